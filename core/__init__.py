@@ -1,0 +1,20 @@
+"""tracee: a runtime-security detection framework for Linux, built from pluggy plugins."""
+
+from __future__ import annotations
+
+from .api import Enricher, Input, InputContext, InputSpec, Output, OutputContext, OutputSpec, RuleLoader
+from .event import Event, EventDecodeError
+from .hookspecs import hookimpl
+from .signature import (ALL, SIGNAL_SOURCE_COMPLETE, EventSelector, Finding, Signature, SignatureError,
+                        SignatureMetadata)
+
+try:
+    from importlib.metadata import version as _version
+
+    __version__ = _version("tracee")
+except Exception:  # noqa: BLE001 - running from a source tree that is not installed
+    __version__ = "0.0.0"
+
+__all__ = ["ALL", "SIGNAL_SOURCE_COMPLETE", "Enricher", "Event", "EventDecodeError", "EventSelector",
+           "Finding", "Input", "InputContext", "InputSpec", "Output", "OutputContext", "OutputSpec",
+           "RuleLoader", "Signature", "SignatureError", "SignatureMetadata", "__version__", "hookimpl"]

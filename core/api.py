@@ -1,0 +1,143 @@
+"""Typed records that plugins register: inputs, outputs, enrichers and rule-file loaders."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
+
+from .event import Event
+from .signature import Finding, Signature
+
+__all__ = ["Enricher", "Input", "InputContext", "InputSpec", "Output", "OutputContext", "OutputSpec",
+           "Reporter", "RuleLoader", "RuleLoadContext"]
+
+
+class Reporter:
+    """Where plugins report problems: one line on stderr, counted; repeated keys are reported once."""
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream
+        self.errors = 0
+        self._seen: set[str] = set()
+
+    def error(self, message: str, *, once_key: str | None = None) -> None:
+        self.errors += 1
+        if once_key is not None:
+            if once_key in self._seen:
+                return
+            self._seen.add(once_key)
+        print(f"tracee: error: {message}", file=self.stream or sys.stderr, flush=True)
+
+    def warning(self, message: str) -> None:
+        print(f"tracee: warning: {message}", file=self.stream or sys.stderr, flush=True)
+
+    def info(self, message: str) -> None:
+        print(f"tracee: {message}", file=self.stream or sys.stderr, flush=True)
+
+
+# -- inputs ------------------------------------------------------------------------------------------
+@dataclass
+class InputContext:
+    """What an input is told when it starts.
+
+    `event_names` is the set of event names loaded signatures select, or None when some signature
+    selects every event (`*`): an input may skip (but must count) events outside it. `options`
+    holds the values of CLI options plugins contributed (by click parameter name).
+    """
+
+    argument: str
+    event_names: frozenset[str] | None
+    reporter: Reporter
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Input(Protocol):
+    def events(self) -> Iterator[Event]:
+        """Yield events until the source ends (a file) or close() is called (a live source)."""
+
+    def stats(self) -> dict[str, int]:
+        """Counters for the summary: at least `read`, and `dropped`/`lost`/`skipped` where they apply."""
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """`--input NAME:ARGUMENT` builds `factory(context)`."""
+
+    name: str
+    factory: Callable[[InputContext], Input]
+    description: str = ""
+    #: Used by `tracee run` when no --input is given and `available()` says yes (first wins).
+    default: bool = False
+    available: Callable[[], str | None] = lambda: None  # None = usable, else why not
+
+
+# -- outputs -----------------------------------------------------------------------------------------
+@dataclass
+class OutputContext:
+    argument: str
+    reporter: Reporter
+    options: Mapping[str, Any] = field(default_factory=dict)
+    stream: Any = None  # where stdout-like outputs write; None = sys.stdout
+
+
+class Output(Protocol):
+    def write(self, finding: Finding) -> None: ...
+
+    def close(self) -> None:
+        """Flush and release; a queued output drains here within its time limit."""
+
+    def stats(self) -> dict[str, int]:
+        """Counters for the summary (`delivered`, `failed`, `dropped`, ...); may be empty."""
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """`--output NAME[:ARGUMENT]` builds `factory(context)`."""
+
+    name: str
+    factory: Callable[[OutputContext], Output]
+    description: str = ""
+
+
+# -- enrichers ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Enricher:
+    """Adds to an event before dispatch (container names, pod labels...). Runs only on events
+    some signature selects; `enrich` mutates the event in place."""
+
+    name: str
+    enrich: Callable[[Event], None]
+    close: Callable[[], None] = lambda: None
+
+
+# -- rule files in other languages --------------------------------------------------------------------
+@dataclass
+class RuleLoadContext:
+    reporter: Reporter
+    strict: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def fail(self, message: str) -> None:
+        """Report a broken rule file or rule; with --strict-plugins the run stops."""
+        self.reporter.error(message)
+        if self.strict:
+            from .errors import FatalError
+            raise FatalError(message)
+
+
+@dataclass(frozen=True)
+class RuleLoader:
+    """Turns rule files (`*.rego`, `*.yaml`...) into signatures.
+
+    `load(files, context)` receives every file with one of `suffixes` found under the rule
+    directories and rule packs, and returns the signatures it could build; it reports each broken
+    file or rule through `context.fail` and goes on with the others.
+    """
+
+    name: str
+    suffixes: tuple[str, ...]
+    load: Callable[[Sequence[Path], RuleLoadContext], list[Signature]]

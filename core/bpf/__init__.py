@@ -1,0 +1,1 @@
+"""Kernel-side pieces shared by every input: the event catalog and the argument decoders."""

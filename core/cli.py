@@ -1,0 +1,168 @@
+"""The `tracee` command: run, list, list-events, plugins, plus commands that plugins add."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, Sequence
+
+import click
+
+from . import __version__
+from .api import Reporter
+from .errors import FatalError, UsageError
+from .plugins import PluginHost
+from .runner import LoadedSignature, RunOptions, load_signatures, plugin_table, run
+from .config import load_config
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def make_host(argv: Sequence[str]) -> PluginHost:
+    """Plugins load before click parses the command line (they add options), so --strict-plugins
+    is read from argv here."""
+    strict = True if "--strict-plugins" in argv else None
+    return PluginHost(Reporter(), strict=strict).load_entry_points()
+
+
+def list_table(sigs: Sequence[LoadedSignature]) -> str:
+    """Tracee's --list: the Loaded line, then ID / NAME / VERSION / DESCRIPTION."""
+    ids = [s.signature.get_metadata().id for s in sigs]
+    lines = [f"Loaded {len(ids)} signature(s): [{' '.join(ids)}]",
+             f"{'ID':<10} {'NAME':<35} VERSION DESCRIPTION"]
+    for s in sigs:
+        m = s.signature.get_metadata()
+        lines.append(f"{m.id:<10} {m.name:<35} {m.version:<7} {m.description}")
+    return "\n".join(lines)
+
+
+def list_events(sigs: Sequence[LoadedSignature]) -> str:
+    names = {sel.name for s in sigs for sel in s.signature.get_selected_events()
+             if sel.source and sel.name and sel.name != "*"}
+    return ",".join(sorted(names))
+
+
+rules_option = click.option("--rules", "rules", multiple=True, metavar="ID",
+                            help="Load only the signature with this ID (repeatable).")
+rules_dir_option = click.option("--rules-dir", "rules_dirs", multiple=True, metavar="DIR",
+                                type=click.Path(file_okay=False),
+                                help="Also load rule files (.rego, .yaml...) from DIR (repeatable).")
+config_option = click.option("--config", "config", metavar="FILE", envvar="TRACEE_CONFIG",
+                             help="Tuning file: disable signatures, extend allow-lists. [env: TRACEE_CONFIG]")
+strict_option = click.option("--strict-plugins", is_flag=True,
+                             help="A plugin or rule that fails to load stops the run. [env: TRACEE_STRICT_PLUGINS=1]")
+
+
+def build_cli(host: PluginHost) -> click.Group:
+    plugin_options = [opt for _, opt in host.cli_options()]
+
+    @click.group(context_settings=CONTEXT_SETTINGS)
+    @click.version_option(__version__, "--version", prog_name="tracee")
+    def cli() -> None:
+        """Runtime-security detection for Linux: kernel events in, findings out.
+
+        Signatures, inputs and outputs are plugins: `tracee plugins` shows what is installed.
+        """
+
+    @cli.command("run")
+    @click.option("--input", "inputs", multiple=True, metavar="NAME:ARG",
+                  help="Event source: file:PATH, file:- (stdin), or a live input such as ebpf. "
+                       "Default: the live input, when installed.")
+    @click.option("--output", "outputs", multiple=True, metavar="NAME[:ARG]",
+                  help="Where findings go: stdout (detection block), json (rawjson), template:PATH, "
+                       "or a plugin's output such as webhook:URL (repeatable). Default: stdout.")
+    @rules_option
+    @rules_dir_option
+    @config_option
+    @strict_option
+    @click.pass_context
+    def run_cmd(ctx: click.Context, inputs, outputs, rules, rules_dirs, config, strict_plugins, **options):
+        """Detect: read events, match signatures, write findings."""
+        opts = RunOptions(inputs=inputs, outputs=outputs or ("stdout",), rules=rules, rules_dirs=rules_dirs,
+                          config=config, options=options)
+        ctx.exit(run(host, opts))
+
+    for opt in plugin_options:
+        if any(o in {p for param in run_cmd.params for p in param.opts} for o in opt.opts):
+            raise FatalError(f"plugin option {'/'.join(opt.opts)} clashes with an existing option")
+        run_cmd.params.append(opt)
+
+    @cli.command("list")
+    @rules_option
+    @rules_dir_option
+    @config_option
+    @strict_option
+    def list_cmd(rules, rules_dirs, config, strict_plugins):
+        """List the signatures that would be loaded."""
+        sigs = load_signatures(host, rules_dirs=rules_dirs, rules=rules, config=load_config(config))
+        click.echo(list_table(sigs))
+
+    @cli.command("list-events")
+    @rules_option
+    @rules_dir_option
+    @config_option
+    @strict_option
+    def list_events_cmd(rules, rules_dirs, config, strict_plugins):
+        """Print the events the loaded signatures need (sorted, comma-separated)."""
+        sigs = load_signatures(host, rules_dirs=rules_dirs, rules=rules, config=load_config(config))
+        click.echo(list_events(sigs))
+
+    @cli.command("plugins")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    def plugins_cmd(as_json: bool):
+        """Show installed plugins: distribution, version, what each provides."""
+        # Collect everything once so `provides` is filled in.
+        host.signatures(), host.inputs(), host.outputs(), host.rule_loaders(), host.rule_paths(), host.enrichers()
+        infos = plugin_table(host)
+        if as_json:
+            click.echo(json.dumps([i.to_dict() for i in infos], indent=2))
+            return
+        for i in infos:
+            status = f"  FAILED: {i.error}" if i.error else ""
+            click.echo(f"{i.distribution} {i.version}  [{i.name}: {i.module}]{status}")
+            for kind, what in i.provides.items():
+                click.echo(f"    {kind}: {', '.join(what)}")
+
+    host.add_commands(cli)
+    return cli
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the `tracee` script: user mistakes become one line on stderr, never a traceback."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        host = make_host(argv)
+        cli = build_cli(host)
+        cli.main(argv, prog_name="tracee", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        _fail(exc.format_message(), 2, getattr(exc, "ctx", None))
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except UsageError as exc:
+        _fail(str(exc), 2)
+    except FatalError as exc:
+        _fail(str(exc), 1)
+    except BrokenPipeError:
+        _quiet_stdout()
+        sys.exit(141)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def _fail(message: str, code: int, ctx: Any = None) -> None:
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    print(f"tracee: error: {message}{hint}", file=sys.stderr)
+    sys.exit(code)
+
+
+def _quiet_stdout() -> None:
+    # The reader went away (`tracee ... | head`): stop writing without a traceback at exit.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""`tracee-rules`: the command line of Tracee's tracee-rules (v0.6-v0.9), on this engine."""
+
+from __future__ import annotations
+
+import sys
+from typing import Sequence
+
+import click
+
+from .cli import CONTEXT_SETTINGS, _fail, list_events, list_table, make_host
+from .config import load_config
+from .errors import FatalError, UsageError
+from .runner import RunOptions, load_signatures, run
+
+# Tracee flags that tune Go/OPA internals; accepted so existing scripts keep working.
+_IGNORED_FLAGS = ("--rego-partial-eval", "--rego-aio", "--rego-enable-parsed-events", "--metrics",
+                  "--healthz", "--pprof", "--allow-high-capabilities", "--ahc", "--allcaps")
+_IGNORED_VALUES = ("--rego-runtime-target", "--sig-buffer", "--metrics-addr", "--pprof-addr", "--listen-addr")
+
+
+def parse_input_tracee(values: Sequence[str]) -> str:
+    """`--input-tracee file:PATH|file:stdin` and `format:json` → this project's `file:PATH`."""
+    path, fmt = None, "json"
+    for value in values:
+        if value == "help":
+            raise click.UsageError("--input-tracee takes file:PATH (or file:stdin) and format:json")
+        key, sep, arg = value.partition(":")
+        if not sep:
+            raise click.UsageError(f"--input-tracee {value}: expected key:value")
+        key = key.lower()
+        if key == "file":
+            path = "-" if arg == "stdin" else arg
+        elif key == "format":
+            fmt = arg.lower()
+        else:
+            raise click.UsageError(f"--input-tracee {value}: unknown key {key!r} (file, format)")
+    if fmt == "gob":
+        raise click.UsageError("--input-tracee format:gob is Go's binary encoding and is not supported; "
+                               "use tracee-ebpf --output json with format:json")
+    if fmt != "json":
+        raise click.UsageError(f"--input-tracee format:{fmt}: unknown format (json)")
+    if path is None:
+        raise click.UsageError("--input-tracee: missing file:PATH (or file:stdin)")
+    return path
+
+
+def build(host) -> click.Command:
+    @click.command(context_settings=CONTEXT_SETTINGS)
+    @click.option("--rules", multiple=True, metavar="ID", help="Load only these signature IDs (repeatable).")
+    @click.option("--rules-dir", "rules_dirs", multiple=True, metavar="DIR", help="Directory of rule files.")
+    @click.option("--list", "list_", is_flag=True, help="List loaded signatures and exit.")
+    @click.option("--list-events", "list_events_", is_flag=True, help="Print the events the signatures need and exit.")
+    @click.option("--input-tracee", multiple=True, metavar="KEY:VALUE",
+                  help="file:PATH or file:stdin, and format:json (repeatable).")
+    @click.option("--output-template", metavar="PATH", help="Jinja2 template for each finding.")
+    @click.option("--webhook", metavar="URL", help="POST each finding to URL (tracee-output-webhook).")
+    @click.option("--webhook-template", metavar="PATH|rawjson|falcosidekick", help="Payload template.")
+    @click.option("--webhook-content-type", metavar="TYPE", help="Content-Type of webhook requests.")
+    @click.option("--config", metavar="FILE", envvar="TRACEE_CONFIG", help="Tuning file.")
+    @click.option("--strict-plugins", is_flag=True, help="Plugin or rule load failures are fatal.")
+    def tracee_rules(rules, rules_dirs, list_, list_events_, input_tracee, output_template, webhook,
+                     webhook_template, webhook_content_type, config, strict_plugins):
+        """Tracee's tracee-rules: match signatures against tracee-ebpf events."""
+        conf = load_config(config)
+        if list_events_:
+            click.echo(list_events(load_signatures(host, rules_dirs=rules_dirs, rules=rules, config=conf)))
+            return
+        if list_:
+            click.echo(list_table(load_signatures(host, rules_dirs=rules_dirs, rules=rules, config=conf)))
+            return
+        if not input_tracee:
+            raise click.UsageError("no flags specified: give --input-tracee file:PATH --input-tracee format:json")
+        outputs = [f"template:{output_template}" if output_template else "stdout"]
+        options = {}
+        if webhook:
+            outputs.append(f"webhook:{webhook}")
+            options = {"webhook_template": webhook_template, "webhook_content_type": webhook_content_type}
+        opts = RunOptions(inputs=[f"file:{parse_input_tracee(input_tracee)}"], outputs=outputs, rules=rules,
+                          rules_dirs=rules_dirs, config=config, options=options)
+        sys.exit(run(host, opts))
+
+    return tracee_rules
+
+
+def _strip_ignored(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        flag = a.split("=", 1)[0]
+        if flag in _IGNORED_FLAGS:
+            print(f"tracee-rules: note: {flag} has no effect here", file=sys.stderr)
+            continue
+        if flag in _IGNORED_VALUES:
+            print(f"tracee-rules: note: {flag} has no effect here", file=sys.stderr)
+            skip = "=" not in a
+            continue
+        out.append(a)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    argv = _strip_ignored(list(sys.argv[1:] if argv is None else argv))
+    try:
+        host = make_host(argv)
+        cmd = build(host)
+        if not argv:
+            click.echo(cmd.get_help(click.Context(cmd, info_name="tracee-rules")), err=True)
+            _fail("no flags specified", 2)
+        cmd.main(argv, prog_name="tracee-rules", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        _fail(exc.format_message(), 2, getattr(exc, "ctx", None))
+    except UsageError as exc:
+        _fail(str(exc), 2)
+    except FatalError as exc:
+        _fail(str(exc), 1)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,80 @@
+"""File input: JSON lines as `tracee-ebpf --output json` writes them, from a file or stdin."""
+
+from __future__ import annotations
+
+import sys
+from typing import BinaryIO, Iterator
+
+from ..api import InputContext, InputSpec
+from ..event import Event, EventDecodeError
+from ..errors import FatalError
+from ..hookspecs import hookimpl
+
+# A line whose event no signature selects is counted and skipped without being decoded: finding
+# the name costs ~0.3 us, decoding the line 3-10 us. Lines without this exact key (other key case,
+# spaces) are decoded in full.
+_NAME_KEY = b'"eventName":"'
+# Bad lines are reported this many times each run, then only counted.
+MAX_LINE_REPORTS = 20
+
+
+class FileInput:
+    """Reads events from `path` (`-` or `stdin` for standard input)."""
+
+    def __init__(self, context: InputContext) -> None:
+        self.path = context.argument or "-"
+        self.event_names = context.event_names
+        self.reporter = context.reporter
+        self.read = self.skipped = self.dropped = 0
+        self._stream: BinaryIO | None = None
+        if self.path in ("-", "stdin"):
+            self._stream = sys.stdin.buffer
+            self.label = "stdin"
+        else:
+            try:
+                self._stream = open(self.path, "rb")
+            except OSError as exc:
+                raise FatalError(f"--input file:{self.path}: {exc.strerror}") from None
+            self.label = self.path
+
+    def events(self) -> Iterator[Event]:
+        assert self._stream is not None
+        names = self.event_names
+        from_json = Event.from_json
+        lineno = 0
+        for line in self._stream:
+            lineno += 1
+            if not line.strip():
+                continue
+            self.read += 1
+            if names is not None:
+                at = line.find(_NAME_KEY)
+                if at >= 0:
+                    start = at + len(_NAME_KEY)
+                    end = line.find(b'"', start)
+                    if line[start:end].decode("utf-8", "replace") not in names:
+                        self.skipped += 1
+                        continue
+            try:
+                event = from_json(line)
+            except EventDecodeError as exc:
+                self.dropped += 1
+                if self.dropped <= MAX_LINE_REPORTS:
+                    more = " (further bad lines are only counted)" if self.dropped == MAX_LINE_REPORTS else ""
+                    self.reporter.error(f"{self.label}:{lineno}: {exc}; line skipped{more}")
+                else:
+                    self.reporter.errors += 1
+                continue
+            yield event
+
+    def stats(self) -> dict[str, int]:
+        return {"read": self.read, "skipped": self.skipped, "dropped": self.dropped}
+
+    def close(self) -> None:
+        if self._stream is not None and self._stream is not sys.stdin.buffer:
+            self._stream.close()
+
+
+@hookimpl
+def tracee_register_inputs(register):
+    register(InputSpec("file", FileInput, "Tracee JSON lines from a file, or '-' for stdin"))

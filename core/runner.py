@@ -1,0 +1,253 @@
+"""Puts a run together: plugins → signatures (filtered, configured) → input → engine → outputs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from .api import InputContext, Output, OutputContext, Reporter, RuleLoadContext
+from .config import Config, load_config
+from .engine import Engine
+from .errors import FatalError, UsageError
+from .plugins import PluginHost, PluginInfo
+from .signature import Finding, Signature, SignatureError
+
+__all__ = ["LoadedSignature", "RunOptions", "load_signatures", "run"]
+
+
+@dataclass
+class LoadedSignature:
+    signature: Signature
+    provider: str  # plugin name, or the rule file's path
+
+
+@dataclass
+class RunOptions:
+    inputs: Sequence[str] = ()
+    outputs: Sequence[str] = ("stdout",)
+    rules: Sequence[str] = ()
+    rules_dirs: Sequence[str] = ()
+    config: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _split(spec: str) -> tuple[str, str]:
+    name, _, arg = spec.partition(":")
+    return name.strip(), arg
+
+
+def _rule_files(root: Path, suffixes: set[str]) -> list[Path]:
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+
+
+def load_signatures(host: PluginHost, *, rules_dirs: Sequence[str] = (), rules: Sequence[str] = (),
+                    config: Config | None = None, options: Mapping[str, Any] | None = None
+                    ) -> list[LoadedSignature]:
+    """Every signature the installed plugins and the rule directories provide, after `--rules`
+    selection and the config's disable lists, configured with the config's settings."""
+    reporter = host.reporter
+    config = config or Config()
+    found: list[LoadedSignature] = [LoadedSignature(sig, info.name) for info, sig in host.signatures()]
+
+    loaders = host.rule_loaders()
+    by_suffix = {s.lower(): loader for _, loader in loaders for s in loader.suffixes}
+    roots: list[tuple[str, Path]] = []
+    for d in rules_dirs:
+        path = Path(d)
+        if not path.exists():
+            raise UsageError(f"--rules-dir {d}: no such directory")
+        roots.append((str(path), path))
+    for info, p in host.rule_paths():
+        path = Path(p)
+        if not path.exists():
+            reporter.error(f"plugin {info.name!r} registered rule path {p} which does not exist")
+            continue
+        roots.append((info.name, path))
+    files_by_loader: dict[str, list[Path]] = {}
+    providers: dict[Path, str] = {}
+    for provider, root in roots:
+        for f in _rule_files(root, set(by_suffix)):
+            loader = by_suffix.get(f.suffix.lower())
+            if loader is None:
+                continue
+            files_by_loader.setdefault(loader.name, []).append(f)
+            providers[f] = provider if provider in host.plugins else str(f)
+    context = RuleLoadContext(reporter, strict=host.strict, options=options or {})
+    for _, loader in loaders:
+        files = files_by_loader.get(loader.name)
+        if not files:
+            continue
+        try:
+            sigs = loader.load(files, context)
+        except FatalError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a broken loader must not take the others down
+            context.fail(f"rule loader {loader.name} failed: {type(exc).__name__}: {exc}")
+            continue
+        for sig in sigs:
+            origin = getattr(sig, "path", None)
+            found.append(LoadedSignature(sig, providers.get(Path(origin), loader.name) if origin else loader.name))
+
+    # Metadata must be readable, IDs unique (the first provider wins, the clash is an error).
+    loaded: dict[str, LoadedSignature] = {}
+    for item in found:
+        try:
+            meta = item.signature.get_metadata()
+            item.signature.get_selected_events()
+        except Exception as exc:  # noqa: BLE001
+            context.fail(f"signature from {item.provider}: cannot read its metadata: {exc}")
+            continue
+        if meta.id in loaded:
+            context.fail(f"signature ID {meta.id} is provided twice: by {loaded[meta.id].provider} "
+                         f"and by {item.provider}; keeping the first")
+            continue
+        loaded[meta.id] = item
+
+    if rules:
+        unknown = [r for r in rules if r not in loaded]
+        if unknown:
+            raise UsageError(f"--rules: unknown signature ID {unknown[0]} (see 'tracee list')")
+        wanted = set(rules)
+        loaded = {k: v for k, v in loaded.items() if k in wanted}
+    result = []
+    for sid, item in loaded.items():
+        meta = item.signature.get_metadata()
+        if sid in config.disabled_ids or config.disabled_tags & set(meta.tags or ()):
+            continue
+        try:
+            item.signature.configure(dict(config.settings.get(sid, {})))
+        except (SignatureError, ValueError, TypeError) as exc:
+            raise UsageError(f"config {config.path}: signatures.{sid}: {exc}") from None
+        result.append(item)
+    for sid in config.settings:
+        if sid not in loaded:
+            reporter.warning(f"config {config.path}: settings for {sid}, which is not loaded")
+    return result
+
+
+def build_outputs(host: PluginHost, specs: Sequence[str], options: Mapping[str, Any]) -> list[Output]:
+    available = host.outputs()
+    outputs: list[Output] = []
+    for spec in specs:
+        name, arg = _split(spec)
+        if name not in available:
+            names = ", ".join(sorted(available)) or "none installed"
+            raise UsageError(f"--output {spec}: unknown output {name!r} (available: {names})")
+        try:
+            outputs.append(available[name][1].factory(OutputContext(arg, host.reporter, options)))
+        except (FatalError, UsageError):
+            raise
+        except (ValueError, OSError) as exc:
+            raise UsageError(f"--output {spec}: {exc}") from None
+    return outputs
+
+
+def choose_input(host: PluginHost, specs: Sequence[str]) -> tuple[Any, str]:
+    available = host.inputs()
+    if len(specs) > 1:
+        raise UsageError("--input: only one input per run")
+    if specs:
+        name, arg = _split(specs[0])
+        if name not in available:
+            names = ", ".join(sorted(available)) or "none installed"
+            raise UsageError(f"--input {specs[0]}: unknown input {name!r} (available: {names})")
+        spec = available[name][1]
+        why = spec.available()
+        if why:
+            raise FatalError(f"--input {name}: {why}")
+        return spec, arg
+    defaults = [spec for _, spec in available.values() if spec.default]
+    if not defaults:
+        raise UsageError("no --input given and no live input is installed "
+                         "(pip install tracee-input-ebpf, or use --input file:PATH)")
+    why = defaults[0].available()
+    if why:
+        raise FatalError(f"live input {defaults[0].name}: {why}")
+    return defaults[0], ""
+
+
+def run(host: PluginHost, opts: RunOptions, *, banner: bool = True) -> int:
+    """Run detection until the input ends (or SIGINT/SIGTERM for a live input); 0 on success."""
+    reporter = host.reporter
+    config = load_config(opts.config)
+    loaded = load_signatures(host, rules_dirs=opts.rules_dirs, rules=opts.rules, config=config,
+                             options=opts.options)
+    if not loaded:
+        raise FatalError("no signatures loaded (install a rule pack such as tracee-sig-builtin, "
+                         "or pass --rules-dir)")
+    outputs = build_outputs(host, opts.outputs, opts.options)
+    input_spec, input_arg = choose_input(host, opts.inputs)
+    ids = [item.signature.get_metadata().id for item in loaded]
+    if banner:
+        reporter.info(f"Loaded {len(ids)} signature(s): [{' '.join(ids)}]")
+
+    def on_finding(finding: Finding) -> None:
+        for output in outputs:
+            output.write(finding)
+
+    engine = Engine([item.signature for item in loaded], on_finding, reporter=reporter,
+                    enrichers=[e for _, e in host.enrichers()])
+    context = InputContext(input_arg, engine.event_names(), reporter, opts.options)
+    source = input_spec.factory(context)
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: Any) -> None:
+        if stopping.is_set():  # second Ctrl-C: leave now
+            raise KeyboardInterrupt
+        stopping.set()
+        source.close()
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)} \
+        if threading.current_thread() is threading.main_thread() else {}
+    try:
+        engine.run(source.events())
+    except KeyboardInterrupt:
+        reporter.warning("interrupted")
+        engine.finish()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        source.close()
+        out_stats: dict[str, int] = {}
+        for output in outputs:
+            try:
+                output.close()
+            except Exception as exc:  # noqa: BLE001
+                reporter.error(f"output failed to close: {type(exc).__name__}: {exc}")
+            for key, value in (output.stats() or {}).items():
+                out_stats[key] = out_stats.get(key, 0) + value
+        _summary(reporter, engine, source.stats(), out_stats)
+    return 0
+
+
+def _summary(reporter: Reporter, engine: Engine, in_stats: dict[str, int], out_stats: dict[str, int]) -> None:
+    s = engine.stats
+    parts = [f"{in_stats.get('read', s.events)} events read"]
+    for key in ("skipped", "dropped", "lost"):
+        if key in in_stats:
+            parts.append(f"{in_stats[key]} {key}")
+    parts.append(f"{s.events} decoded")
+    parts.append(f"{s.findings} finding(s)")
+    parts.append(f"{reporter.errors} error(s)")
+    for key, value in out_stats.items():
+        parts.append(f"output {key} {value}")
+    per_sig = " ".join(f"{sid}={n}" for sid, n in s.dispatched.items())
+    line = "summary: " + ", ".join(parts) + (f"; per signature: {per_sig}" if per_sig else "")
+    if s.signature_errors:
+        line += "; signature errors: " + " ".join(f"{k}={v}" for k, v in s.signature_errors.items())
+    print("tracee: " + line, file=reporter.stream or sys.stderr, flush=True)
+
+
+def plugin_table(host: PluginHost) -> list[PluginInfo]:
+    return sorted([*host.plugins.values(), *host.failed], key=lambda p: (p.distribution, p.name))
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
