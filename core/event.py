@@ -43,8 +43,6 @@ FIELDS: tuple[tuple[str, str, Any], ...] = (
     ("returnValue", "return_value", 0),
     ("stackAddresses", "stack_addresses", None),
 )
-_INT_KEYS = frozenset(k for k, _, d in FIELDS if isinstance(d, int) and k != "eventId")
-_STR_KEYS = frozenset(k for k, _, d in FIELDS if isinstance(d, str))
 _LOWER = {k.lower(): k for k, _, _ in FIELDS} | {"contextflags": "contextFlags", "args": "args"}
 
 # Go's Argument.UnmarshalJSON converts JSON numbers by declared type (TRACEE.md §1.2); a number whose
@@ -116,6 +114,17 @@ def decode_args(args: Any) -> list[dict]:
     return args
 
 
+def _field(key: str, default: Any) -> property:
+    def get(self: "Event") -> Any:
+        value = self._d.get(key, default)
+        return default if value is None else value
+
+    def put(self: "Event", value: Any) -> None:
+        self._d[key] = value
+
+    return property(get, put, doc=f"Tracee's `{key}`.")
+
+
 class Event:
     """One kernel event. Attributes are the snake_case forms of Tracee's JSON keys.
 
@@ -123,9 +132,14 @@ class Event:
     (sockaddr as a map or the older string, `bytes` as base64 text or bytes): read them with
     `get_arg()` and the decoders in `tracee.bpf.decoders`. `cache` is a per-event dict in which
     signature back-ends memoise work shared by several rules (one Rego input per event, ...).
+
+    Decoding is the hot path, so an event wraps the decoded JSON object: the fields the engine
+    needs are checked and stored at once, the others are read from it when asked for. Fields that
+    are neither (a string where Tracee has a number) pass through unchecked.
     """
 
-    __slots__ = tuple(a for _, a, _ in FIELDS) + ("container_started", "args", "cache", "_argmap")
+    __slots__ = ("_d", "event_name", "event_id", "container_id", "container_started", "args", "cache",
+                 "_argmap")
 
     timestamp: int
     thread_start_time: int
@@ -142,31 +156,31 @@ class Event:
     pid_namespace: int
     process_name: str
     host_name: str
-    container_id: str
     container_image: str
     container_name: str
     pod_name: str
     pod_namespace: str
     pod_uid: str
-    event_id: int
-    event_name: str
     args_num: int
     return_value: int
     stack_addresses: list[int] | None
-    container_started: bool
-    args: list[dict]
-    cache: dict[str, Any] | None
 
     def __init__(self, event_name: str = "", args: Iterable[dict] | None = None, *,
-                 container_started: bool = False, **fields: Any) -> None:
-        for _, attr, default in FIELDS:
-            setattr(self, attr, fields.pop(attr, default))
+                 container_started: bool = False, event_id: int = 0, container_id: str = "",
+                 **fields: Any) -> None:
+        data: dict[str, Any] = {}
+        for key, attr, _ in FIELDS:
+            if attr in fields:
+                data[key] = fields.pop(attr)
         if fields:
             raise TypeError(f"unknown event field(s): {', '.join(sorted(fields))}")
+        self._d = data
         self.event_name = event_name
+        self.event_id = event_id
+        self.container_id = container_id
         self.args = list(args) if args is not None else []
-        if not self.args_num:
-            self.args_num = len(self.args)
+        if "argsNum" not in data:
+            data["argsNum"] = len(self.args)
         self.container_started = container_started
         self.cache = None
         self._argmap: dict[str, Any] | None = None
@@ -185,31 +199,28 @@ class Event:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Event":
-        """Build an event from a decoded Tracee JSON object (keys in any case, like Go's decoder)."""
+        """Build an event from a decoded Tracee JSON object (keys in any case, like Go's decoder).
+        The event takes ownership of `data`."""
         if "eventName" not in data:
             data = {_LOWER.get(k.lower(), k): v for k, v in data.items()}
         self = cls.__new__(cls)
-        get = data.get
-        for key, attr, default in FIELDS:
-            value = get(key, default)
-            if value is None:
-                value = default
-            setattr(self, attr, value)
-        event_id = self.event_id
+        self._d = data
+        name = data.get("eventName", "")
+        if type(name) is not str:
+            raise EventDecodeError(f"field 'eventName': expected a string, got {name!r}")
+        self.event_name = name
+        event_id = data.get("eventId", 0)
         if type(event_id) is not int:
             try:
-                self.event_id = int(event_id)
+                event_id = int(event_id or 0)
             except (TypeError, ValueError):
                 raise EventDecodeError(f"field 'eventId': {event_id!r} is not a number") from None
-        if type(self.event_name) is not str:
-            raise EventDecodeError("field 'eventName': expected a string")
-        for key in _INT_KEYS:
-            if type(get(key, 0)) is not int and get(key) is not None:
-                raise EventDecodeError(f"field {key!r}: expected an integer, got {get(key)!r}")
-        for key in _STR_KEYS:
-            if type(get(key, "")) is not str and get(key) is not None:
-                raise EventDecodeError(f"field {key!r}: expected a string, got {get(key)!r}")
-        flags = get("contextFlags")
+        self.event_id = event_id
+        cid = data.get("containerId") or ""
+        if type(cid) is not str:
+            raise EventDecodeError(f"field 'containerId': expected a string, got {cid!r}")
+        self.container_id = cid
+        flags = data.get("contextFlags")
         if flags:
             if type(flags) is not dict:
                 raise EventDecodeError("field 'contextFlags': expected an object")
@@ -219,7 +230,7 @@ class Event:
             self.container_started = bool(started)
         else:
             self.container_started = False
-        self.args = decode_args(get("args"))
+        self.args = decode_args(data.get("args"))
         self.cache = None
         self._argmap = None
         return self
@@ -249,7 +260,7 @@ class Event:
                 break
         else:
             self.args.append({"name": name, "type": type or "", "value": value})
-            self.args_num = len(self.args)
+            self._d["argsNum"] = len(self.args)
         self._argmap = None
 
     # -- derived ---------------------------------------------------------------------------------
@@ -262,9 +273,16 @@ class Event:
 
     # -- writing ----------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Tracee's wire form: eventId as a string, bytes as base64, contextFlags last but one."""
-        out: dict[str, Any] = {key: getattr(self, attr) for key, attr, _ in FIELDS}
+        """Tracee's wire form: every field in tracee-ebpf's order, eventId as a string, bytes as base64."""
+        data = self._d
+        out: dict[str, Any] = {}
+        for key, _, default in FIELDS:
+            value = data.get(key)
+            out[key] = default if value is None else value
+        out["stackAddresses"] = data.get("stackAddresses")
+        out["eventName"] = self.event_name
         out["eventId"] = str(self.event_id)
+        out["containerId"] = self.container_id
         out["contextFlags"] = {"containerStarted": self.container_started}
         args = self.args
         for arg in args:
@@ -285,6 +303,11 @@ class Event:
         return isinstance(other, Event) and self.to_dict() == other.to_dict()
 
     __hash__ = None  # type: ignore[assignment]
+
+
+for _key, _attr, _default in FIELDS:
+    if _attr not in Event.__slots__:
+        setattr(Event, _attr, _field(_key, _default))
 
 
 def _wire_arg(arg: dict) -> dict:

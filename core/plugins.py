@@ -92,7 +92,7 @@ class PluginHost:
         except Exception as exc:  # pluggy validation errors (bad signature of a known hook, ...)
             self._fail(info, f"{type(exc).__name__}: {exc}")
             return False
-        known = {name for name in dir(self.pm.hook) if name.startswith("tracee_")}
+        known = {name for name in dir(hookspecs) if name.startswith("tracee_")}
         unknown = []
         for caller in self.pm.get_hookcallers(plugin) or []:
             if not caller.has_spec():
@@ -121,7 +121,7 @@ class PluginHost:
     # -- calling hooks ----------------------------------------------------------------------------
     def _each(self, hook_name: str) -> Iterable[tuple[PluginInfo, Callable[..., Any]]]:
         caller = getattr(self.pm.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):  # registration order
+        for impl in caller.get_hookimpls():  # registration order
             info = self.plugins.get(impl.plugin_name)
             if info is not None and info.error is None:
                 yield info, impl.function

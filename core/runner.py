@@ -184,10 +184,6 @@ def run(host: PluginHost, opts: RunOptions, *, banner: bool = True) -> int:
                          "or pass --rules-dir)")
     outputs = build_outputs(host, opts.outputs, opts.options)
     input_spec, input_arg = choose_input(host, opts.inputs)
-    ids = [item.signature.get_metadata().id for item in loaded]
-    if banner:
-        reporter.info(f"Loaded {len(ids)} signature(s): [{' '.join(ids)}]")
-
     def on_finding(finding: Finding) -> None:
         for output in outputs:
             output.write(finding)
@@ -196,6 +192,9 @@ def run(host: PluginHost, opts: RunOptions, *, banner: bool = True) -> int:
                     enrichers=[e for _, e in host.enrichers()])
     context = InputContext(input_arg, engine.event_names(), reporter, opts.options)
     source = input_spec.factory(context)
+    if banner:
+        ids = [item.signature.get_metadata().id for item in loaded]
+        reporter.info(f"Loaded {len(ids)} signature(s): [{' '.join(ids)}]")
     stopping = threading.Event()
 
     def stop(signum: int, _frame: Any) -> None:

@@ -7,7 +7,7 @@ from typing import BinaryIO, Iterator
 
 from ..api import InputContext, InputSpec
 from ..event import Event, EventDecodeError
-from ..errors import FatalError
+from ..errors import UsageError
 from ..hookspecs import hookimpl
 
 # A line whose event no signature selects is counted and skipped without being decoded: finding
@@ -34,7 +34,7 @@ class FileInput:
             try:
                 self._stream = open(self.path, "rb")
             except OSError as exc:
-                raise FatalError(f"--input file:{self.path}: {exc.strerror}") from None
+                raise UsageError(f"--input file:{self.path}: {exc.strerror}") from None
             self.label = self.path
 
     def events(self) -> Iterator[Event]:

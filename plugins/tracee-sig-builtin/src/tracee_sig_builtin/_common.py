@@ -1,0 +1,148 @@
+"""Pieces the built-in signatures share: metadata, file-access tests, settings, bounded state."""
+
+from __future__ import annotations
+
+import sys
+from collections import OrderedDict
+from typing import Any, Iterable, Mapping
+
+from tracee import Event, SignatureError, SignatureMetadata
+from tracee.bpf import decoders
+
+__all__ = ["READ", "WRITE", "BoundedMap", "file_access", "flags_text", "metadata", "names_setting",
+           "positive_int_setting", "check_settings", "sockaddr_ip_port", "TASK_COMM_LEN"]
+
+# Every built-in signature of the tracee-rules era carries version 0.1.0 (TRACEE.md §3.0).
+VERSION = "0.1.0"
+# The kernel keeps 15 characters of a process name (comm): a longer allow-list entry could
+# never match, which is why Tracee's own list spells "httpd-foregroun".
+TASK_COMM_LEN = 15
+
+
+def metadata(sig_id: str, name: str, description: str, severity: int, mitre: str,
+             tags: tuple[str, ...] = ("linux", "container")) -> SignatureMetadata:
+    """Tracee's metadata shape: version 0.1.0, properties Severity and "MITRE ATT&CK"."""
+    return SignatureMetadata(id=sig_id, name=name, version=VERSION, description=description, tags=tags,
+                             properties={"Severity": severity, "MITRE ATT&CK": mitre})
+
+
+# -- open flags ------------------------------------------------------------------------------------
+WRITE, READ = 1, 2
+# Five signatures test the flags of every security_file_open, and a run sees few distinct values:
+# remembering the answer per value turns the decode + lower() + substring tests into one lookup.
+_ACCESS: dict[Any, int] = {}
+_ACCESS_MAX = 4096  # distinct flag values remembered; crafted input cannot grow it without bound
+
+
+def file_access(flags: Any) -> int:
+    """WRITE|READ bits as Tracee's is_file_write/is_file_read see `flags` (parsed text or raw int)."""
+    try:
+        return _ACCESS[flags]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable (a list...): not flags; Rego's lower() would be undefined too
+        return 0
+    if type(flags) is not str and type(flags) is not int:
+        return 0
+    bits = (WRITE if decoders.is_file_write(flags) else 0) | (READ if decoders.is_file_read(flags) else 0)
+    if len(_ACCESS) >= _ACCESS_MAX:
+        _ACCESS.clear()
+    _ACCESS[flags] = bits
+    return bits
+
+
+def flags_text(flags: Any) -> Any:
+    """The flags as Tracee prints them with parse-arguments (raw ints decoded), for finding data."""
+    return decoders.open_flags(flags) if type(flags) is int else flags
+
+
+# -- sockets --------------------------------------------------------------------------------------
+_ADDR_KEY = "tracee_sig_builtin.ip_port:"
+
+
+def sockaddr_ip_port(event: Event, arg: str = "remote_addr") -> tuple[str, str] | None:
+    """(ip, port) of a sockaddr argument in any form the decoders read (map, old quoted string,
+    raw bytes); ("", "") for non-INET families; None if the argument is missing. Memoised on the
+    event, as TRC-1 and TRC-13 both read the same connect. Undecodable values raise ValueError."""
+    cache = event.cache
+    key = _ADDR_KEY + arg
+    if cache is not None:
+        found = cache.get(key)
+        if found is not None:
+            return found
+    value = event.get_arg(arg)
+    if value is None:
+        return None
+    result = decoders.sockaddr_ip_port(value)
+    if cache is None:
+        event.cache = cache = {}
+    cache[key] = result
+    return result
+
+
+def fd_number(value: Any, what: str) -> int:
+    """An fd argument: an int, or the "3=/path" text of Tracee's parse-arguments-fds option."""
+    if type(value) is int:
+        return value
+    if type(value) is str:
+        head = value.split("=", 1)[0]
+        if head.lstrip("-").isdigit():
+            return int(head)
+    raise ValueError(f"argument {what!r}: expected an fd number, got {value!r}")
+
+
+# -- settings (the `signatures: {ID: {...}}` section of the tuning file) ---------------------------
+def check_settings(sig_id: str, settings: Mapping[str, Any], known: Iterable[str]) -> None:
+    """Reject keys this signature does not know, naming the ones it does."""
+    known = sorted(known)
+    for key in settings:
+        if key not in known:
+            raise SignatureError(f"unknown setting {key!r} for {sig_id} (known: {', '.join(known)})")
+
+
+def names_setting(sig_id: str, key: str, value: Any, *, comm: bool = False) -> list[str]:
+    """A list of non-empty strings; process names (`comm`) are cut to the 15 characters the kernel keeps."""
+    if isinstance(value, str) or not isinstance(value, list):
+        raise SignatureError(f"{sig_id} setting {key!r} must be a list of strings, got {value!r}")
+    names = []
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise SignatureError(f"{sig_id} setting {key!r}: every entry must be a non-empty string, got {item!r}")
+        item = item.strip()
+        names.append(item[:TASK_COMM_LEN] if comm else item)
+    return names
+
+
+def positive_int_setting(sig_id: str, key: str, value: Any) -> int:
+    if type(value) is not int or value < 1:
+        raise SignatureError(f"{sig_id} setting {key!r} must be a positive integer, got {value!r}")
+    return value
+
+
+# -- bounded state --------------------------------------------------------------------------------
+class BoundedMap(OrderedDict):
+    """A dict that keeps at most `cap` keys, evicting the least recently used; counts evictions.
+
+    Stateful signatures key it by process or container. Exits clean most entries up; the cap
+    keeps memory flat when exit events are lost or never come (a long run, many processes).
+    """
+
+    def __init__(self, cap: int) -> None:
+        super().__init__()
+        self.cap = cap
+        self.evicted = 0
+
+    def put(self, key: Any, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        if len(self) > self.cap:
+            self.popitem(last=False)
+            self.evicted += 1
+
+
+def warn_evictions(sig_id: str, what: str, state: BoundedMap, setting: str) -> None:
+    """Say at the end of a run that state was evicted (a detection may have been missed)."""
+    if state.evicted:
+        print(f"tracee: warning: {sig_id}: {state.evicted} {what} evicted from its state (cap "
+              f"{state.cap}; raise signatures.{sig_id}.{setting} in the config file if this is "
+              f"a busy node)", file=sys.stderr, flush=True)

@@ -1,0 +1,23 @@
+"""TRC-2: a process calls ptrace(PTRACE_TRACEME), the anti-debugging trick that blocks debuggers."""
+
+from __future__ import annotations
+
+from tracee import Event, EventSelector, Signature
+from tracee.bpf.decoders import ptrace_request
+
+from ._common import metadata
+
+
+class AntiDebugging(Signature):
+    """Fires on ptrace with request PTRACE_TRACEME (parsed text, or the raw request 0)."""
+
+    metadata = metadata("TRC-2", "Anti-Debugging", "Process uses anti-debugging technique to block debugger",
+                        3, "Defense Evasion: Execution Guardrails")
+    selected_events = [EventSelector("ptrace")]
+
+    def on_event(self, event: Event) -> None:
+        if event.event_name != "ptrace":
+            return
+        request = event.get_arg("request")
+        if request == "PTRACE_TRACEME" or (type(request) is int and ptrace_request(request) == "PTRACE_TRACEME"):
+            self.match(event, None)

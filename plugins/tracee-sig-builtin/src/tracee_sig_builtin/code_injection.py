@@ -1,0 +1,47 @@
+"""TRC-3: code injection into another process: ptrace POKETEXT, writing /proc/<pid>/mem, process_vm_writev."""
+
+from __future__ import annotations
+
+import re
+
+from tracee import Event, EventSelector, Signature
+from tracee.bpf.decoders import ptrace_request
+
+from ._common import WRITE, file_access, flags_text, metadata
+
+# Tracee's pattern, searched unanchored as Rego's regex.match does. Quirk kept: `\d.+` needs two
+# characters, so /proc/1/mem does not match while /proc/12/mem and /proc/self/mem do. ASCII `\d`
+# as in Go.
+PROC_MEM = re.compile(r"/proc/(?:\d.+|self)/mem", re.ASCII)
+
+
+class CodeInjection(Signature):
+    """Three rules, as Tracee's: ptrace(PTRACE_POKETEXT) (Data nil); a write-open of a path matching
+    /proc/(?:\\d.+|self)/mem ({"file flags", "file path"}); process_vm_writev to a pid other than
+    the caller's own namespace pid (Data nil). Raw ptrace requests (4) and open flags are decoded."""
+
+    metadata = metadata("TRC-3", "Code injection", "Possible code injection into another process",
+                        3, "Defense Evasion: Process Injection")
+    selected_events = [EventSelector("ptrace"), EventSelector("security_file_open"),
+                       EventSelector("process_vm_writev")]
+
+    def on_event(self, event: Event) -> None:
+        name = event.event_name
+        if name == "security_file_open":
+            path = event.get_arg("pathname")
+            # Cheap test first: nearly every open is of another file.
+            if type(path) is not str or "/mem" not in path or PROC_MEM.search(path) is None:
+                return
+            flags = event.get_arg("flags")
+            if file_access(flags) & WRITE:
+                self.match(event, {"file flags": flags_text(flags), "file path": path})
+        elif name == "ptrace":
+            request = event.get_arg("request")
+            if request == "PTRACE_POKETEXT" or (type(request) is int and ptrace_request(request) == "PTRACE_POKETEXT"):
+                self.match(event, None)
+        elif name == "process_vm_writev":
+            pid = event.get_arg("pid")
+            if type(pid) is str and pid.lstrip("-").isdigit():
+                pid = int(pid)
+            if type(pid) is int and pid != event.process_id:
+                self.match(event, None)

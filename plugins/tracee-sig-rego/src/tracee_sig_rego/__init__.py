@@ -1,0 +1,1 @@
+"""Rego signatures in Tracee's rule format."""

@@ -1,0 +1,190 @@
+"""Tests for the event catalog: Tracee's ids, names, argument definitions, sets and lookups."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from tracee.bpf import catalog, decoders
+from tracee.bpf.catalog import ArgDef, EventDef
+
+# Every event TRC-1 ... TRC-16 select (TRACEE.md §3), plus the v0.9 additions they moved to.
+SIGNATURE_EVENTS = [
+    "security_socket_connect", "dup", "dup2", "dup3", "close", "sched_process_exit", "ptrace",
+    "security_file_open", "process_vm_writev", "mem_prot_alert", "sched_process_exec",
+    "init_module", "finit_module", "security_kernel_read_file", "execve", "magic_write",
+    "security_sb_mount", "security_bprm_check", "hooked_syscalls", "hooked_proc_fops",
+    "security_inode_rename", "socket_dup",
+]
+
+ALSO_REQUIRED = ["sched_process_fork", "open", "openat", "openat2", "connect", "mmap", "mprotect",
+                 "memfd_create", "mount", "execveat", "socket"]
+
+
+def args_of(name: str) -> list[tuple[str, str]]:
+    event = catalog.by_name(name)
+    assert event is not None, name
+    return [(a.name, a.type) for a in event.args]
+
+
+@pytest.mark.parametrize("name", SIGNATURE_EVENTS + ALSO_REQUIRED)
+def test_required_events_are_present(name):
+    event = catalog.by_name(name)
+    assert isinstance(event, EventDef)
+    assert event.name == name
+    assert catalog.by_id(event.id) is event
+
+
+@pytest.mark.parametrize(("name", "event_id"), [
+    # the ids printed in Tracee's own v0.8 sample events
+    ("sched_process_exec", 707), ("security_file_open", 722), ("ptrace", 101), ("openat", 257),
+    # syscalls: x86_64 numbers
+    ("execve", 59), ("close", 3), ("dup", 32), ("dup2", 33), ("dup3", 292), ("open", 2),
+    ("connect", 42), ("socket", 41), ("mmap", 9), ("mprotect", 10), ("mount", 165),
+    ("init_module", 175), ("finit_module", 313), ("process_vm_writev", 311),
+    ("memfd_create", 319), ("execveat", 322), ("openat2", 437), ("pkey_mprotect", 329),
+    # Tracee's enumeration from 700, and user-space events from 2000
+    ("sys_enter", 704), ("sys_exit", 705), ("sched_process_fork", 706),
+    ("sched_process_exit", 708), ("mem_prot_alert", 714), ("magic_write", 717),
+    ("security_bprm_check", 721), ("security_socket_connect", 726),
+    ("security_sb_mount", 730), ("security_kernel_read_file", 733), ("socket_dup", 739),
+    ("hooked_proc_fops", 755), ("security_inode_rename", 758), ("hooked_syscalls", 2004),
+])
+def test_ids(name, event_id):
+    assert catalog.by_name(name).id == event_id
+    assert catalog.by_id(event_id).name == name
+
+
+def test_argument_definitions_match_tracee():
+    assert args_of("security_socket_connect") == [("sockfd", "int"),
+                                                  ("remote_addr", "struct sockaddr*")]
+    assert args_of("dup") == [("oldfd", "int")]
+    assert args_of("dup2") == [("oldfd", "int"), ("newfd", "int")]
+    assert args_of("dup3") == [("oldfd", "int"), ("newfd", "int"), ("flags", "int")]
+    assert args_of("close") == [("fd", "int")]
+    assert args_of("sched_process_exit") == [("exit_code", "long"), ("process_group_exit", "bool")]
+    assert args_of("ptrace") == [("request", "long"), ("pid", "pid_t"), ("addr", "void*"),
+                                 ("data", "void*")]
+    assert args_of("security_file_open") == [
+        ("pathname", "const char*"), ("flags", "int"), ("dev", "dev_t"),
+        ("inode", "unsigned long"), ("ctime", "unsigned long"),
+        ("syscall_pathname", "const char*"), ("syscall", "int")]
+    assert [n for n, _ in args_of("process_vm_writev")] == [
+        "pid", "local_iov", "liovcnt", "remote_iov", "riovcnt", "flags"]
+    assert args_of("process_vm_writev")[0] == ("pid", "pid_t")
+    assert args_of("mem_prot_alert") == [("alert", "u32")]
+    assert [n for n, _ in args_of("sched_process_exec")] == [
+        "cmdpath", "pathname", "argv", "env", "dev", "inode", "invoked_from_kernel", "ctime",
+        "stdin_type", "inode_mode", "interp", "interpreter_pathname", "interpreter_dev",
+        "interpreter_inode", "interpreter_ctime"]
+    assert dict(args_of("sched_process_exec"))["argv"] == "const char**"
+    assert dict(args_of("sched_process_exec"))["stdin_type"] == "umode_t"
+    assert args_of("init_module") == [("module_image", "void*"), ("len", "unsigned long"),
+                                      ("param_values", "const char*")]
+    assert args_of("finit_module") == [("fd", "int"), ("param_values", "const char*"),
+                                       ("flags", "int")]
+    assert args_of("security_kernel_read_file") == [
+        ("pathname", "const char*"), ("dev", "dev_t"), ("inode", "unsigned long"),
+        ("type", "int"), ("ctime", "unsigned long")]
+    assert args_of("execve") == [("pathname", "const char*"), ("argv", "const char*const*"),
+                                 ("envp", "const char*const*")]
+    assert args_of("magic_write") == [("pathname", "const char*"), ("bytes", "bytes"),
+                                      ("dev", "dev_t"), ("inode", "unsigned long")]
+    assert args_of("security_sb_mount") == [("dev_name", "const char*"), ("path", "const char*"),
+                                            ("type", "const char*"), ("flags", "unsigned long")]
+    assert args_of("security_bprm_check") == [("pathname", "const char*"), ("dev", "dev_t"),
+                                              ("inode", "unsigned long")]
+    assert args_of("hooked_syscalls") == [("hooked_syscalls", "[]trace.HookedSymbolData")]
+    assert args_of("hooked_proc_fops") == [("hooked_fops_pointers", "[]trace.HookedSymbolData")]
+    assert args_of("security_inode_rename") == [("old_path", "const char*"),
+                                                ("new_path", "const char*")]
+    assert args_of("socket_dup") == [("oldfd", "int"), ("newfd", "int"),
+                                     ("remote_addr", "struct sockaddr*")]
+    assert args_of("openat") == [("dirfd", "int"), ("pathname", "const char*"), ("flags", "int"),
+                                 ("mode", "mode_t")]
+    assert args_of("socket") == [("domain", "int"), ("type", "int"), ("protocol", "int")]
+
+
+def test_ids_and_names_are_unique():
+    ids = [e.id for e in catalog.EVENTS]
+    names = [e.name for e in catalog.EVENTS]
+    assert len(ids) == len(set(ids))
+    assert len(names) == len(set(names))
+
+
+def test_every_event_is_well_formed():
+    assert isinstance(catalog.EVENTS, tuple)
+    for event in catalog.EVENTS:
+        assert isinstance(event.args, tuple) and isinstance(event.sets, tuple)
+        assert all(isinstance(a, ArgDef) and a.name and a.type for a in event.args), event.name
+        assert len({a.name for a in event.args}) == len(event.args), event.name
+        assert event.source.strip(), event.name
+        assert catalog.by_name(event.name) is event
+        assert catalog.by_id(event.id) is event
+
+
+def test_syscall_events_are_numbered_like_x86_64_and_name_their_tracepoint():
+    syscall_events = [e for e in catalog.EVENTS if "syscalls" in e.sets]
+    assert len(syscall_events) > 30
+    for event in syscall_events:
+        assert event.id < 700, event.name
+        assert decoders.syscall_name(event.id) == event.name
+        assert event.source.startswith("tracepoint syscalls:sys_enter_"), event.name
+    assert catalog.by_name("umount2").source == "tracepoint syscalls:sys_enter_umount/sys_exit_umount"
+    assert catalog.by_name("ptrace").source == (
+        "tracepoint syscalls:sys_enter_ptrace/sys_exit_ptrace")
+
+
+def test_non_syscall_events_use_tracees_ranges():
+    for event in catalog.EVENTS:
+        if "syscalls" not in event.sets:
+            assert 700 <= event.id < 800 or 2000 <= event.id < 3000, event.name
+
+
+def test_sources_say_how_the_event_is_produced():
+    assert catalog.by_name("sched_process_exec").source == "raw tracepoint sched_process_exec"
+    assert "sys_enter_openat" in catalog.by_name("security_file_open").source
+    assert "sys_enter_connect" in catalog.by_name("security_socket_connect").source
+    assert "sys_enter_mount" in catalog.by_name("security_sb_mount").source
+    assert "syscall table" in catalog.by_name("hooked_syscalls").source
+    assert "sys_enter_execve" in catalog.by_name("security_bprm_check").source
+
+
+def test_sets():
+    lsm = catalog.names_in_set("lsm_hooks")
+    assert "security_file_open" in lsm and "security_socket_connect" in lsm
+    assert "execve" not in lsm
+    assert lsm == sorted(lsm)
+    default = catalog.names_in_set("default")
+    for name in ("execve", "sched_process_exec", "security_file_open", "ptrace", "dup", "close"):
+        assert name in default
+    assert "dup2" not in default  # Tracee leaves dup2 out of the default set
+    assert "openat" in catalog.names_in_set("fs")
+    assert "connect" in catalog.names_in_set("net")
+    assert "sched_process_exec" in catalog.names_in_set("proc")
+    assert set(catalog.names_in_set("syscalls")) == {
+        e.name for e in catalog.EVENTS if e.id < 700}
+    assert catalog.names_in_set("no-such-set") == []
+
+
+def test_names_in_set_returns_a_copy():
+    first = catalog.names_in_set("lsm_hooks")
+    first.clear()
+    assert catalog.names_in_set("lsm_hooks")
+
+
+def test_unknown_lookups():
+    assert catalog.by_name("no_such_event") is None
+    assert catalog.by_name("") is None
+    assert catalog.by_id(99999) is None
+    assert catalog.by_id(-1) is None
+
+
+def test_definitions_are_frozen():
+    event = catalog.by_name("ptrace")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.id = 1  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.args[0].name = "x"  # type: ignore[misc]
+    assert hash(event) == hash(catalog.by_id(101))

@@ -1,0 +1,127 @@
+"""The event model reads Tracee's JSON as tracee-ebpf writes it and writes it back the same."""
+
+import base64
+import json
+
+import pytest
+
+from tracee import Event, EventDecodeError
+
+# From Tracee's docs (v0.8), with the v0.8.1 contextFlags.
+SAMPLE = ('{"timestamp":1657292314817581101,"threadStartTime":617395606682013,"processorId":9,'
+          '"processId":2045288,"cgroupId":1,"threadId":2045288,"parentProcessId":3795408,'
+          '"hostProcessId":2045288,"hostThreadId":2045288,"hostParentProcessId":3795408,"userId":1000,'
+          '"mountNamespace":4026531840,"pidNamespace":4026531836,"processName":"bash","hostName":"fujitsu",'
+          '"containerId":"","containerImage":"","containerName":"","podName":"","podNamespace":"",'
+          '"podUID":"","eventId":"722","eventName":"security_file_open","argsNum":7,"returnValue":0,'
+          '"stackAddresses":null,"contextFlags":{"containerStarted":false},"args":['
+          '{"name":"pathname","type":"const char*","value":"/usr/bin/exa"},'
+          '{"name":"flags","type":"string","value":"O_RDONLY|O_LARGEFILE"},'
+          '{"name":"dev","type":"dev_t","value":271581185},'
+          '{"name":"inode","type":"unsigned long","value":2493759},'
+          '{"name":"ctime","type":"unsigned long","value":1653730234432691496},'
+          '{"name":"syscall_pathname","type":"const char*","value":""},'
+          '{"name":"syscall","type":"int","value":"execve"}]}')
+
+
+def test_reads_tracee_json():
+    e = Event.from_json(SAMPLE)
+    assert e.event_name == "security_file_open"
+    assert e.event_id == 722
+    assert e.process_id == 2045288 and e.host_parent_process_id == 3795408
+    assert e.process_name == "bash" and e.host_name == "fujitsu"
+    assert e.get_arg("flags") == "O_RDONLY|O_LARGEFILE"
+    assert e.get_arg("syscall") == "execve"  # a parsed value whatever its declared type
+    assert e.get_arg("missing", "dflt") == "dflt"
+    assert e.origin == "host"
+
+
+def test_round_trip_is_exact():
+    assert json.loads(Event.from_json(SAMPLE).to_json()) == json.loads(SAMPLE)
+
+
+def test_event_id_written_as_string():
+    assert Event.from_json(SAMPLE).to_dict()["eventId"] == "722"
+    assert Event("ptrace", event_id=101).to_dict()["eventId"] == "101"
+
+
+def test_keys_in_any_case():
+    e = Event.from_dict({"eventname": "ptrace", "PROCESSID": 7, "parentprocessid": 3,
+                         "ContextFlags": {"containerstarted": True}, "containerid": "abc",
+                         "args": [{"Name": "request", "Type": "long", "Value": 0}]})
+    assert (e.event_name, e.process_id, e.parent_process_id) == ("ptrace", 7, 3)
+    assert e.container_started and e.origin == "container"
+    assert e.get_arg("request") == 0
+
+
+@pytest.mark.parametrize("started,cid,origin", [
+    (True, "abc", "container"), (False, "abc", "container-init"), (False, "", "host"), (True, "", "container")])
+def test_origin_as_tracee_081(started, cid, origin):
+    assert Event("x", container_id=cid, container_started=started).origin == origin
+
+
+@pytest.mark.parametrize("typ,value,expected", [
+    ("int", 2**32 - 1, -1),           # Go: int32(tmp)
+    ("int", -5, -5),
+    ("unsigned int", -1, 2**32 - 1),
+    ("long", 2**63, -(2**63)),
+    ("unsigned long", 2**64 - 1, 2**64 - 1),
+    ("u8", 256, 0),
+    ("umode_t", 33261, 33261),
+    ("void*", 140737488355328, 140737488355328),
+    ("const char*const*", 5, 5),      # any pointer type is a u64
+    ("float", 1, 1.0),
+    ("int", 3.0, 3),
+])
+def test_numbers_converted_by_type(typ, value, expected):
+    e = Event.from_dict({"eventName": "x", "args": [{"name": "a", "type": typ, "value": value}]})
+    got = e.get_arg("a")
+    assert got == expected and type(got) is type(expected)
+
+
+def test_unknown_numeric_type_is_an_error_naming_the_argument():
+    with pytest.raises(EventDecodeError, match="argument 'a': unrecognized argument type 'weird_t'"):
+        Event.from_dict({"eventName": "x", "args": [{"name": "a", "type": "weird_t", "value": 1}]})
+
+
+def test_non_numbers_pass_whatever_the_type():
+    e = Event.from_dict({"eventName": "x", "args": [{"name": "a", "type": "weird_t", "value": "text"}]})
+    assert e.get_arg("a") == "text"
+
+
+def test_sockaddr_map_and_old_string_form_are_kept():
+    m = {"sa_family": "AF_INET", "sin_port": "53", "sin_addr": "10.0.0.1"}
+    old = "{'sa_family': 'AF_INET','sin_port': '53','sin_addr': '10.0.0.1'}"
+    for value in (m, old):
+        e = Event.from_dict({"eventName": "security_socket_connect",
+                             "args": [{"name": "remote_addr", "type": "struct sockaddr*", "value": value}]})
+        assert e.get_arg("remote_addr") == value
+
+
+def test_bytes_written_as_base64():
+    e = Event("magic_write", [{"name": "bytes", "type": "bytes", "value": b"\x7fELF\x02"}])
+    wire = e.to_dict()["args"][0]["value"]
+    assert base64.b64decode(wire) == b"\x7fELF\x02"
+    assert e.get_arg("bytes") == b"\x7fELF\x02"  # the event itself keeps bytes
+
+
+@pytest.mark.parametrize("line,message", [
+    ("{not json", "invalid JSON"),
+    ("[1, 2]", "expected a JSON object"),
+    ('{"eventName": 5}', "field 'eventName'"),
+    ('{"eventName": "x", "eventId": "abc"}', "field 'eventId'"),
+    ('{"eventName": "x", "args": {"a": 1}}', "field 'args'"),
+    ('{"eventName": "x", "args": [{"value": 1}]}', "no 'name'"),
+    ('{"eventName": "x", "contextFlags": 3}', "field 'contextFlags'"),
+])
+def test_bad_events_say_what_is_wrong(line, message):
+    with pytest.raises(EventDecodeError, match=message):
+        Event.from_json(line)
+
+
+def test_set_arg_updates_lookup():
+    e = Event("x", [{"name": "a", "type": "int", "value": 1}])
+    assert e.get_arg("a") == 1
+    e.set_arg("a", 2)
+    e.set_arg("b", "new", "const char*")
+    assert (e.get_arg("a"), e.get_arg("b"), e.args_num) == (2, "new", 2)
