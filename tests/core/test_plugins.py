@@ -101,3 +101,33 @@ def test_a_hook_that_raises_is_reported_and_skipped():
     outputs = host.outputs()
     assert "stdout" in outputs
     assert "plugin 'raiser' (tracee-raiser 0.1): tracee_register_outputs raised RuntimeError: cannot start" in out.getvalue()
+
+
+def test_enrichers_run_before_dispatch_and_failures_are_counted():
+    from tracee import Enricher, EventSelector, Signature, SignatureMetadata, hookimpl
+    from tracee.engine import Engine
+    from tracee.plugins import PluginInfo
+    from tracee.testing import FindingsCollector, make_event
+
+    class Labels:
+        @hookimpl
+        def tracee_register_enrichers(self, register):
+            register(Enricher("upper", lambda e: setattr(e, "container_name", e.process_name.upper())))
+            register(Enricher("broken", lambda e: 1 / 0))
+
+    class Sees(Signature):
+        metadata = SignatureMetadata(id="S-1", name="sees")
+        selected_events = [EventSelector("ptrace")]
+
+        def on_event(self, event):
+            self.match(event, {"name": event.container_name})
+
+    out = io.StringIO()
+    host = PluginHost(Reporter(out), strict=False)
+    host.register(Labels(), PluginInfo("labels", "tracee-labels", "0.1", "x"))
+    findings = FindingsCollector()
+    engine = Engine([Sees()], findings, reporter=host.reporter, enrichers=[e for _, e in host.enrichers()])
+    engine.run([make_event("ptrace", context={"process_name": "curl"}), make_event("openat")] * 2)
+    assert [f.data for f in findings] == [{"name": "CURL"}] * 2
+    assert engine.stats.enricher_errors == {"broken": 2}  # only events some signature selects
+    assert out.getvalue().count("enricher broken failed: ZeroDivisionError") == 1

@@ -24,6 +24,5 @@ class KernelModuleLoading(Signature):
             kind = event.get_arg("type")
             if kind != "kernel-module" and not (type(kind) is int and kernel_read_file_type(kind) == "kernel-module"):
                 return
-            path = event.get_arg("pathname")
-            if path is not None:  # Tracee's rule is undefined without it
-                self.match(event, {"pathname": path})
+            if event.has_arg("pathname"):  # Tracee's rule is undefined without it
+                self.match(event, {"pathname": event.get_arg("pathname")})

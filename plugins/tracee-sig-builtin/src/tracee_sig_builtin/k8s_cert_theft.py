@@ -1,0 +1,44 @@
+"""TRC-10: a Kubernetes TLS certificate or key under /etc/kubernetes/pki/ read by an unexpected process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracee import Event, EventSelector, Signature
+
+from ._common import READ, check_settings, file_access, metadata, names_setting
+
+PKI_DIR = "/etc/kubernetes/pki/"
+ALLOWED_PROCESSES = ("kube-apiserver", "kubelet", "kube-controller", "etcd")
+
+
+class K8sCertTheft(Signature):
+    """Read-open of a path starting /etc/kubernetes/pki/ by a process not in the allow-list (any
+    origin); `allowed_processes` in the config extends the allow-list."""
+
+    # The description's typos ("to to", "kuberentes") are Tracee's; kept so findings match.
+    metadata = metadata(
+        "TRC-10", "K8S TLS Certificate Theft Detected",
+        "Kubernetes TLS certificate theft was detected. TLS certificates are used to establish trust between "
+        "systems, the kubernetes certificate is used to to enable secured communication between kubernetes "
+        "components, like the kubelet, scheduler, controller and API server. An adversary may steal a "
+        "kubernetes certificate on a compromised system to impersonate kuberentes components within the cluster.",
+        3, "Credential Access: Steal Application Access Token")
+    selected_events = [EventSelector("security_file_open")]
+
+    def __init__(self) -> None:
+        self.allowed = frozenset(ALLOWED_PROCESSES)
+
+    def configure(self, settings: dict[str, Any]) -> None:
+        check_settings("TRC-10", settings, ("allowed_processes",))
+        if "allowed_processes" in settings:
+            extra = names_setting("TRC-10", "allowed_processes", settings["allowed_processes"], comm=True)
+            self.allowed = frozenset(ALLOWED_PROCESSES).union(extra)
+
+    def on_event(self, event: Event) -> None:
+        if event.event_name != "security_file_open":
+            return
+        path = event.get_arg("pathname")
+        if (type(path) is str and path.startswith(PKI_DIR) and file_access(event.get_arg("flags")) & READ
+                and event.process_name not in self.allowed):
+            self.match(event, None)
