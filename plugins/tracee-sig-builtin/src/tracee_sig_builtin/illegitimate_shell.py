@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracee import Event, EventSelector, Signature
+from tracee import Event, EventSelector, Signature, SignatureError
 
 from ._common import check_settings, metadata, names_setting
 
@@ -38,7 +38,7 @@ class IllegitimateShell(Signature):
         if "shells" in settings:
             names = names_setting("TRC-12", "shells", settings["shells"])
             if any("/" in n.strip("/") for n in names):
-                raise ValueError("TRC-12 setting 'shells': give program names such as 'fish', not paths")
+                raise SignatureError("TRC-12 setting 'shells': give program names such as 'fish', not paths")
             self.shells = tuple(dict.fromkeys(SHELLS + tuple("/" + n.strip("/") for n in names)))
 
     def on_event(self, event: Event) -> None:

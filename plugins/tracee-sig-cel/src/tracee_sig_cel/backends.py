@@ -1,0 +1,364 @@
+"""The two CEL engines behind one interface: cel-expr-python (Google's C++ CEL) and cel-python.
+
+Both run the text `translate.py` produces, against the same variables: `input` (the event, a map
+with a fixed set of keys), `__tracee_sargs` (string arguments by name) and `__tracee_saddrs`
+(sockaddr arguments by name). The variables are built once per event, kept in `event.cache`, and
+shared by every expression that selects the event.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from typing import Any, Callable
+
+from tracee import Event
+from tracee.errors import FatalError
+
+from . import schema
+from .schema import SOCKADDR_ARGS, STRING_ARGS, UNSIGNED_SOCKADDR_FIELDS
+from .translate import Translation
+
+__all__ = ["AUTO", "BACKENDS", "Backend", "CompileError", "EvalError", "NotBooleanError", "choose_backend"]
+
+AUTO = "auto"
+FAST = "cel-expr-python"
+PURE = "cel-python"
+BACKENDS = (AUTO, PURE, FAST)
+ENV_VAR = "TRACEE_CEL_BACKEND"
+
+
+class CompileError(Exception):
+    """A syntax or type error; `line`/`column` are 1-based in the compiled (translated) text."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.message, self.line, self.column = message, line, column
+
+
+class EvalError(Exception):
+    """An expression failed on one event (missing key, bad overload, non-boolean result...)."""
+
+
+class NotBooleanError(EvalError):
+    """The expression gave a value that is not a boolean."""
+
+
+class Backend:
+    """Compiles translated expressions and evaluates them against per-event variables."""
+
+    name = ""
+
+    def __init__(self) -> None:
+        self.uses_sockaddr = False  # build sockaddr maps only when some rule reads them
+        self._cache_key = f"tracee-sig-cel:{id(self)}"
+
+    def compile(self, translation: Translation) -> Any:
+        """A program for `translation.text`; raises CompileError."""
+        raise NotImplementedError
+
+    def declared_type(self, program: Any) -> str | None:
+        """The result type known at compile time ("bool", "string"...), or None when dynamic."""
+        return None
+
+    def variables(self, event: Event) -> Any:
+        """The variables of one event, built once and kept in the event's cache."""
+        cache = event.cache
+        if cache is None:
+            cache = event.cache = {}
+        else:
+            found = cache.get(self._cache_key)
+            if found is not None:
+                return found
+        built = self._build(event)
+        cache[self._cache_key] = built
+        return built
+
+    def _build(self, event: Event) -> Any:
+        raise NotImplementedError
+
+    def evaluate(self, program: Any, variables: Any) -> bool:
+        """True or False; raises EvalError for an error or a result that is not a boolean."""
+        raise NotImplementedError
+
+    def _plain(self, event: Event) -> dict[str, Any]:
+        return {"input": schema.input_fields(event), STRING_ARGS: schema.string_args(event),
+                SOCKADDR_ARGS: schema.sockaddr_args(event) if self.uses_sockaddr else {}}
+
+
+# -- cel-expr-python ------------------------------------------------------------------------------------
+_CEL_ERROR = re.compile(r"ERROR: <input>:(\d+):(\d+): ([^\n]*)")
+
+
+class CelExprBackend(Backend):
+    """Google's C++ CEL runtime: type-checked at compile, ~3 µs per evaluation.
+
+    No Python callbacks: they leak ~4.6 KB per call in cel-expr-python 0.1.x; everything a rule
+    needs is in the variables. Ports in sockaddr maps are ints here (the C++ runtime compares
+    `80 == 80u` as true); cel-python gets uints.
+    """
+
+    name = FAST
+
+    def __init__(self) -> None:
+        super().__init__()
+        from cel_expr_python import cel
+        from cel_expr_python.ext import ext_strings
+
+        self._cel = cel
+        t = cel.Type
+        self._env = cel.NewEnv(
+            variables={"input": t.Map(t.STRING, t.DYN), STRING_ARGS: t.Map(t.STRING, t.STRING),
+                       SOCKADDR_ARGS: t.Map(t.STRING, t.Map(t.STRING, t.DYN))},
+            extensions=[ext_strings.ExtStrings()])
+        self._bool = t.BOOL
+        self._dyn = t.DYN
+        self._error = t.ERROR
+
+    def compile(self, translation: Translation) -> Any:
+        try:
+            return self._env.compile(translation.text)
+        except Exception as exc:  # noqa: BLE001 - the binding raises RuntimeError with the checker's text
+            text = str(exc)
+            found = _CEL_ERROR.search(text)
+            if not found:
+                raise CompileError(text.strip().splitlines()[0] if text.strip() else type(exc).__name__) from None
+            message = _shorten(found.group(3).strip())
+            more = len(_CEL_ERROR.findall(text)) - 1
+            if more > 0:
+                message += f" (and {more} more error(s))"
+            raise CompileError(message, int(found.group(1)), int(found.group(2))) from None
+
+    def declared_type(self, program: Any) -> str | None:
+        rtype = program.return_type()
+        if rtype == self._dyn:
+            return None
+        return "bool" if rtype == self._bool else rtype.name().lower()
+
+    def _build(self, event: Event) -> Any:
+        return self._env.Activation(self._plain(event))
+
+    def evaluate(self, program: Any, variables: Any) -> bool:
+        result = program.eval(variables)
+        value = result.value()
+        if value is True or value is False:
+            return value
+        if result.type() == self._error:
+            raise EvalError(str(value))
+        raise NotBooleanError(f"expected a boolean result, got {result.type().name().lower()}")
+
+
+def _shorten(message: str) -> str:
+    # ANTLR lists every token it expected; the first few say enough.
+    m = re.search(r"expecting \{([^}]*)\}", message)
+    if m and len(m.group(1)) > 60:
+        message = message[:m.start()] + "expecting one of {" + m.group(1)[:60].rsplit(",", 1)[0] + ", ...}"
+    return message
+
+
+# -- cel-python -------------------------------------------------------------------------------------------
+class CelPythonBackend(Backend):
+    """The pure-Python interpreter: always installable, ~100x slower.
+
+    celpy's CompiledRunner (Python code generated per expression) is 3x faster than its tree
+    interpreter but keeps its state in module globals, so evaluations are serialised by a lock.
+    """
+
+    name = PURE
+
+    def __init__(self) -> None:
+        super().__init__()
+        import celpy
+        from celpy import celtypes
+
+        # celpy logs every evaluation error at ERROR level; we count and report them ourselves.
+        logging.getLogger("celpy").setLevel(logging.CRITICAL)
+        self._celpy = celpy
+        self._t = celtypes
+        self._compiled = celpy.Environment(runner_class=celpy.CompiledRunner)
+        self._interpreted = celpy.Environment()
+        self._lock = threading.Lock()
+        self._functions = _string_extension(celtypes)
+
+    def compile(self, translation: Translation) -> Any:
+        celpy = self._celpy
+        try:
+            ast = self._compiled.compile(translation.text)
+        except celpy.CELParseError as exc:
+            raise CompileError(_parse_message(exc), exc.line, exc.column) from None
+        try:
+            return self._compiled.program(ast, functions=self._functions)
+        except Exception:  # noqa: BLE001 - a construct the transpiler cannot handle: interpret it
+            return self._interpreted.program(self._interpreted.compile(translation.text),
+                                             functions=self._functions)
+
+    def _build(self, event: Event) -> Any:
+        plain = self._plain(event)
+        t = self._t
+        to_cel = self._to_cel
+        saddrs = {}
+        for name, addr in plain[SOCKADDR_ARGS].items():
+            saddrs[t.StringType(name)] = t.MapType({
+                t.StringType(k): (t.UintType(v) if k in UNSIGNED_SOCKADDR_FIELDS else t.StringType(v))
+                for k, v in addr.items()})
+        return {"input": to_cel(plain["input"]),
+                STRING_ARGS: t.MapType({t.StringType(k): t.StringType(v) for k, v in plain[STRING_ARGS].items()}),
+                SOCKADDR_ARGS: t.MapType(saddrs)}
+
+    def _to_cel(self, value: Any) -> Any:
+        """Python → celtypes. celpy's json_to_cel rejects bytes and ints ≥ 2^63, both common in
+        events (kernel addresses, cgroup ids), so this one maps them to bytes and uint."""
+        t = self._t
+        kind = type(value)
+        if kind is str:
+            return t.StringType(value)
+        if kind is bool:
+            return t.BoolType(value)
+        if kind is int:
+            if -(1 << 63) <= value < (1 << 63):
+                return t.IntType(value)
+            if 0 <= value < (1 << 64):
+                return t.UintType(value)
+            return t.DoubleType(value)
+        if kind is dict:
+            return t.MapType({t.StringType(str(k)): self._to_cel(v) for k, v in value.items()})
+        if kind is list or kind is tuple:
+            return t.ListType([self._to_cel(v) for v in value])
+        if kind is float:
+            return t.DoubleType(value)
+        if kind is bytes or kind is bytearray:
+            return t.BytesType(bytes(value))
+        if value is None:
+            return None
+        return t.StringType(str(value))
+
+    def evaluate(self, program: Any, variables: Any) -> bool:
+        try:
+            with self._lock:
+                value = program.evaluate(variables)
+        except self._celpy.CELEvalError as exc:
+            raise EvalError(_eval_message(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - celpy raises plain Python errors from some paths
+            raise EvalError(f"{type(exc).__name__}: {exc}") from None
+        if isinstance(value, self._t.BoolType) or type(value) is bool:
+            return bool(value)
+        raise NotBooleanError(f"expected a boolean result, got {_cel_type_name(value)}")
+
+
+def _cel_type_name(value: Any) -> str:
+    name = type(value).__name__
+    return {"StringType": "string", "IntType": "int", "UintType": "uint", "DoubleType": "double",
+            "ListType": "list", "MapType": "map", "BytesType": "bytes", "NoneType": "null"}.get(name, name)
+
+
+def _parse_message(exc: Exception) -> str:
+    # CELParseError carries lark's exception; its token says what the parser tripped on.
+    for arg in exc.args[1:]:
+        token = getattr(arg, "token", None)
+        if token is not None:
+            if token.type == "$END":
+                return "syntax error: unexpected end of expression"
+            return f"syntax error: unexpected {str(token)!r}"
+        char = getattr(arg, "char", None)
+        if char is not None:
+            return f"syntax error: unexpected character {char!r}"
+    return "syntax error"
+
+
+def _eval_message(exc: Exception) -> str:
+    # CELEvalError nests (message, exception type, args) tuples; the innermost text says most.
+    args = exc.args
+    while len(args) >= 3 and isinstance(args[2], tuple) and args[2]:
+        inner = args[2][0]
+        if isinstance(inner, Exception):
+            args = inner.args
+        elif isinstance(args[0], str) and args[0] == "evaluation error" and len(args[2]) >= 3:
+            args = args[2]
+        else:
+            break
+    detail = args[2][0] if len(args) >= 3 and isinstance(args[2], tuple) and args[2] else None
+    if isinstance(detail, str) and detail:
+        return f"{args[0]}: {detail}" if detail not in str(args[0]) else str(args[0])
+    return str(args[0]) if args else type(exc).__name__
+
+
+def _string_extension(t: Any) -> dict[str, Callable[..., Any]]:
+    """CEL's strings extension for cel-python, to match cel-expr-python's ext_strings."""
+    def lower_ascii(s: str) -> Any:
+        return t.StringType(s.translate(_LOWER))
+
+    def upper_ascii(s: str) -> Any:
+        return t.StringType(s.translate(_UPPER))
+
+    def char_at(s: str, i: int) -> Any:
+        if not 0 <= i <= len(s):
+            raise ValueError(f"charAt: index {i} out of range")
+        return t.StringType(s[i:i + 1])
+
+    def index_of(s: str, sub: str, start: int = 0) -> Any:
+        if not 0 <= start <= len(s):
+            raise ValueError(f"indexOf: index {start} out of range")
+        return t.IntType(s.find(sub, start))
+
+    def last_index_of(s: str, sub: str, end: int | None = None) -> Any:
+        if end is None:
+            return t.IntType(s.rfind(sub))
+        if not 0 <= end <= len(s):
+            raise ValueError(f"lastIndexOf: index {end} out of range")
+        return t.IntType(s.rfind(sub, 0, end + len(sub)))
+
+    def replace(s: str, old: str, new: str, n: int = -1) -> Any:
+        return t.StringType(s.replace(old, new, n if n >= 0 else -1))
+
+    def split(s: str, sep: str, n: int = -1) -> Any:
+        if n == 0:
+            return t.ListType([])
+        parts = list(s) if sep == "" else s.split(sep, n - 1 if n > 0 else -1)
+        if sep == "" and n > 0 and len(parts) > n:
+            parts = parts[:n - 1] + ["".join(parts[n - 1:])]
+        return t.ListType([t.StringType(p) for p in parts])
+
+    def substring(s: str, start: int, end: int | None = None) -> Any:
+        end = len(s) if end is None else end
+        if not 0 <= start <= end <= len(s):
+            raise ValueError(f"substring: range [{start}, {end}) out of range")
+        return t.StringType(s[start:end])
+
+    def trim(s: str) -> Any:
+        return t.StringType(s.strip())
+
+    def join(items: list, sep: str = "") -> Any:
+        return t.StringType(sep.join(str(i) for i in items))
+
+    return {"lowerAscii": lower_ascii, "upperAscii": upper_ascii, "charAt": char_at,
+            "indexOf": index_of, "lastIndexOf": last_index_of, "replace": replace, "split": split,
+            "substring": substring, "trim": trim, "join": join}
+
+
+_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+# -- choosing -------------------------------------------------------------------------------------------
+def choose_backend(requested: str | None) -> Backend:
+    """`auto` (or nothing) prefers cel-expr-python and falls back to cel-python.
+
+    Raises FatalError when the backend asked for cannot be imported.
+    """
+    choice = (requested or os.environ.get(ENV_VAR) or AUTO).strip()
+    if choice not in BACKENDS:
+        raise FatalError(f"--cel-backend {choice}: unknown backend (choose from {', '.join(BACKENDS)})")
+    if choice in (AUTO, FAST):
+        try:
+            return CelExprBackend()
+        except ImportError as exc:
+            if choice == FAST:
+                raise FatalError(f"--cel-backend {FAST}: cannot import cel_expr_python ({exc}); "
+                                 "install it with: pip install 'tracee-sig-cel[fast]'") from None
+    try:
+        return CelPythonBackend()
+    except ImportError as exc:
+        raise FatalError(f"CEL rules need cel-python, which cannot be imported ({exc}); "
+                         "install it with: pip install cel-python") from None

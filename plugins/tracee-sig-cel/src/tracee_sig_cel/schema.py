@@ -1,0 +1,145 @@
+"""What a CEL rule sees as `input`: a fixed schema of Tracee's fields, built once per event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracee import Event
+from tracee.bpf import catalog, decoders
+
+__all__ = ["ALIASES", "FIELDS", "SA_FAMILIES", "SOCKADDR_FIELDS", "STRING_ARGS", "SOCKADDR_ARGS",
+           "empty_sockaddr", "input_fields", "sample_event", "sockaddr_args", "string_args"]
+
+# The names of go-cel's `wrapper.Event` (the proto Tracee converted events to), in its order, each
+# with the Event attribute it comes from. Every field is always present: a missing key is an
+# evaluation error in CEL, so a fixed schema keeps `input.containerID == ''` a plain comparison.
+FIELDS: dict[str, str] = {
+    "timestamp": "timestamp",  # nanoseconds since the epoch, an int (go-cel's Timestamp was broken)
+    "threadStartTime": "thread_start_time",
+    "processorID": "processor_id",
+    "processID": "process_id",
+    "cgroupID": "cgroup_id",
+    "threadID": "thread_id",
+    "parentProcessID": "parent_process_id",
+    "hostProcessID": "host_process_id",
+    "hostThreadID": "host_thread_id",
+    "hostParentProcessID": "host_parent_process_id",
+    "userID": "user_id",
+    "mountNS": "mount_namespace",
+    "PIDNS": "pid_namespace",
+    "processName": "process_name",
+    "hostName": "host_name",
+    "containerID": "container_id",
+    "containerImage": "container_image",
+    "containerName": "container_name",
+    "podName": "pod_name",
+    "podNamespace": "pod_namespace",
+    "podUID": "pod_uid",
+    "eventID": "event_id",
+    "eventName": "event_name",
+    "argsNum": "args_num",
+    "returnValue": "return_value",
+    "stackAddresses": "stack_addresses",
+    "contextFlags": "",  # {containerStarted: bool}, as in Tracee's JSON
+    "args": "args",  # [{name, type, value}], as in Tracee's JSON
+}
+
+# Tracee's JSON spellings of the same fields. They are rewritten to the names above when a rule is
+# compiled (no cost per event), so rules written against either form work.
+ALIASES: dict[str, str] = {
+    "processorId": "processorID", "processId": "processID", "cgroupId": "cgroupID",
+    "threadId": "threadID", "parentProcessId": "parentProcessID", "hostProcessId": "hostProcessID",
+    "hostThreadId": "hostThreadID", "hostParentProcessId": "hostParentProcessID", "userId": "userID",
+    "mountNamespace": "mountNS", "pidNamespace": "PIDNS", "containerId": "containerID",
+    "eventId": "eventID",
+}
+
+# `input.sockaddrArg(name)`: go-cel's `wrapper.sockaddr`, every field present. Ports and the IPv6
+# extras are unsigned, as in the proto (`sin_port == 80u`).
+SOCKADDR_FIELDS: dict[str, type] = {
+    "sa_family": str, "sin_addr": str, "sin_port": int, "sin6_addr": str, "sin6_port": int,
+    "sin6_flowinfo": int, "sin6_scopeid": int, "sun_path": str,
+}
+UNSIGNED_SOCKADDR_FIELDS = frozenset(("sin_port", "sin6_port", "sin6_flowinfo", "sin6_scopeid"))
+# `wrapper.sa_family_t.X` is written as the string 'X'. go-cel's zero value SA_FAMILY_T_UNSPEC is
+# the "AF_UNSPEC" that Tracee's decoder gives to families it does not know.
+SA_FAMILIES: dict[str, str] = {"SA_FAMILY_T_UNSPEC": "AF_UNSPEC", "AF_UNSPEC": "AF_UNSPEC",
+                               "AF_UNIX": "AF_UNIX", "AF_INET": "AF_INET", "AF_INET6": "AF_INET6"}
+
+# Variables beside `input` that the rewritten expressions read (see translate.py).
+STRING_ARGS = "__tracee_sargs"
+SOCKADDR_ARGS = "__tracee_saddrs"
+
+_SOCKADDR_TYPES = frozenset(("struct sockaddr*", "struct sockaddr *"))
+
+
+def empty_sockaddr() -> dict[str, Any]:
+    return {k: ("AF_UNSPEC" if k == "sa_family" else t()) for k, t in SOCKADDR_FIELDS.items()}
+
+
+def input_fields(event: Event) -> dict[str, Any]:
+    """`input` as plain Python values (the backends convert them to their own CEL values)."""
+    out: dict[str, Any] = {name: getattr(event, attr) for name, attr in FIELDS.items() if attr}
+    if out["stackAddresses"] is None:
+        out["stackAddresses"] = []
+    out["contextFlags"] = {"containerStarted": event.container_started}
+    out["args"] = [{"name": a.get("name", ""), "type": a.get("type", ""), "value": a.get("value")}
+                   for a in event.args]
+    return out
+
+
+def string_args(event: Event) -> dict[str, str]:
+    """name → value of every argument whose value is a string (what `stringArg` reads)."""
+    out: dict[str, str] = {}
+    for arg in reversed(event.args):  # the first argument of a name wins, as in Event.get_arg
+        value = arg.get("value")
+        if type(value) is str:
+            out[arg["name"]] = value
+    return out
+
+
+def sockaddr_args(event: Event) -> dict[str, dict[str, Any]]:
+    """name → full sockaddr map for every sockaddr argument (what `sockaddrArg` reads).
+
+    A value that is not a decodable address gives the empty sockaddr, as in go-cel.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for arg in reversed(event.args):
+        value = arg.get("value")
+        if arg.get("type") not in _SOCKADDR_TYPES and not (type(value) is dict and "sa_family" in value):
+            continue
+        addr = empty_sockaddr()
+        try:
+            decoded = decoders.sockaddr(value)
+        except ValueError:
+            decoded = {}
+        for key, text in decoded.items():
+            kind = SOCKADDR_FIELDS.get(key)
+            if kind is str:
+                addr[key] = text
+            elif kind is int:
+                try:
+                    addr[key] = int(text)
+                except ValueError:
+                    pass
+        out[arg["name"]] = addr
+    return out
+
+
+_ZERO_BY_TYPE = {"const char**": [], "const char*const*": [], "struct sockaddr*": {"sa_family": "AF_UNSPEC"}}
+
+
+def sample_event(event_name: str) -> Event:
+    """A representative event for trial evaluation at load: the catalog's arguments, zero-valued."""
+    definition = catalog.by_name(event_name) if event_name and event_name != "*" else None
+    args = []
+    for arg in definition.args if definition else ():
+        if arg.type in _ZERO_BY_TYPE:
+            value: Any = _ZERO_BY_TYPE[arg.type]
+        elif "char" in arg.type or arg.type == "string":
+            value = ""
+        else:
+            value = 0
+        args.append({"name": arg.name, "type": arg.type, "value": value})
+    return Event(event_name if event_name != "*" else "", args,
+                 event_id=definition.id if definition else 0)

@@ -1,0 +1,214 @@
+"""Evaluates the loaded Rego rules: one compiled bundle per group of rules that select the same events.
+
+Why groups: a rego-cpp query costs more the more modules its bundle holds, even those it does not
+reach (NOTES.md: 65 us with 1 module, 243 us with 91), and Tracee's all-rules `data.tracee[i]`
+query is slower still. So for each (event name, origin) the rules that select it are compiled,
+with the helpers, into one bundle whose generated aggregate module reads every rule's
+`tracee_match` in one query. An event costs one input conversion and one query, growing with the
+rules that select it, never with all rules loaded; events no Rego rule selects never get here
+(the engine dispatches only to selecting signatures).
+
+Threads: rego-cpp interpreters must not be shared between threads, so each thread that
+dispatches events gets its own interpreter and bundles (the engine dispatches from one thread).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from tracee import Event
+from tracee.api import Reporter
+
+from .regocpp import Bundle, Interpreter, QueryError, RegoError, Runner, new_interpreter, parse_errors
+from .signature import RegoSignature
+
+__all__ = ["RegoRuntime", "AGGREGATE_PACKAGE"]
+
+AGGREGATE_PACKAGE = "tracee_sig_rego.group"
+_ENTRY_ALL = b"tracee_sig_rego/group/m"
+
+
+@dataclass
+class Group:
+    """The Rego signatures that receive one (event name, origin), compiled together."""
+
+    members: tuple[RegoSignature, ...]
+    bundle: Bundle | None = None
+    builder: Interpreter | None = None  # kept alive as long as its bundle
+    #: The member the engine dispatches to first: it evaluates, the others read its results.
+    leader: int = -1
+    failed: str | None = None  # why the bundle could not be built
+
+    @property
+    def keys(self) -> tuple[int, ...]:
+        return tuple(m.key for m in self.members)
+
+
+@dataclass
+class _ThreadState:
+    runner: Runner
+    generation: int
+    groups: dict[tuple[str, str], Group] = field(default_factory=dict)
+    compiled: dict[tuple[int, ...], Group] = field(default_factory=dict)
+
+
+def aggregate_module(members: tuple[RegoSignature, ...]) -> str:
+    """The generated module of a group: `m` maps each rule's key to its `tracee_match`, and
+    `r<key>` reads one rule alone (used to tell which rule failed when `m` fails)."""
+    lines = [f"package {AGGREGATE_PACKAGE}", ""]
+    for sig in members:
+        lines.append(f'm["{sig.key}"] = x {{ x := data.{sig.package}.tracee_match }}')
+    for sig in members:
+        lines.append(f"r{sig.key} = x {{ x := data.{sig.package}.tracee_match }}")
+    return "\n".join(lines) + "\n"
+
+
+class RegoRuntime:
+    """Shared state of the Rego signatures of one load: their sources, groups, and error counts."""
+
+    def __init__(self, helpers: list[tuple[str, str]], reporter: Reporter) -> None:
+        #: (module name, source) of the helper modules compiled into every bundle.
+        self.helpers = helpers
+        self.reporter = reporter
+        #: Key of this runtime's results in `event.cache`.
+        self.cache_key = f"tracee_sig_rego:{id(self):x}"
+        self.sources: dict[int, tuple[str, str]] = {}
+        self.eval_failures: dict[int, int] = {}
+        self._active: dict[int, RegoSignature] = {}
+        self._generation = 0
+        self._local = threading.local()
+
+    def add(self, sig: RegoSignature, module_name: str, source: str) -> None:
+        self.sources[sig.key] = (module_name, source)
+
+    def activate(self, sig: RegoSignature) -> None:
+        """A signature was init()ed: it is loaded (after --rules filtering) and joins the groups.
+
+        Groups are (re)built lazily on the next event, from the signatures activated so far, in
+        activation order, which is the engine's dispatch order.
+        """
+        self._active[sig.key] = sig
+        self._generation += 1
+
+    # -- per event --------------------------------------------------------------------------------
+    def result(self, sig: RegoSignature, event: Event) -> Any:
+        """`tracee_match` of `sig` for `event` (None when undefined)."""
+        state = self._state()
+        if event.container_started:
+            origin = "container"
+        else:
+            origin = "container-init" if event.container_id else "host"
+        group = state.groups.get((event.event_name, origin))
+        if group is None:
+            group = self._group(state, event.event_name, origin)
+        cache = event.cache
+        if cache is None:
+            cache = event.cache = {}
+        # The leader always evaluates (so an event object dispatched twice is evaluated twice);
+        # the other members of the group read what it cached.
+        results = None if sig.key == group.leader else cache.get(self.cache_key)
+        if results is None:
+            results = self._evaluate(state, group, event)
+            cache[self.cache_key] = results
+        return results.get(sig.key)
+
+    def _state(self) -> _ThreadState:
+        state: _ThreadState | None = getattr(self._local, "state", None)
+        if state is None:
+            state = self._local.state = _ThreadState(Runner(), self._generation)
+        elif state.generation != self._generation:
+            state.groups.clear()
+            state.generation = self._generation
+        return state
+
+    def _group(self, state: _ThreadState, name: str, origin: str) -> Group:
+        members = tuple(s for s in self._active.values() if s.selects(name, origin))
+        keys = tuple(s.key for s in members)
+        group = state.compiled.get(keys)
+        if group is None:
+            group = state.compiled[keys] = self._compile(members)
+        state.groups[(name, origin)] = group
+        return group
+
+    def _compile(self, members: tuple[RegoSignature, ...]) -> Group:
+        group = Group(members, leader=members[0].key if members else -1)
+        if not members:
+            return group
+        builder = new_interpreter()
+        entrypoints = ["tracee_sig_rego/group/m"] + [f"tracee_sig_rego/group/r{s.key}" for s in members]
+        try:
+            for name, source in self.helpers:
+                builder.add_module(name, source)
+            for sig in members:
+                builder.add_module(*self.sources[sig.key])
+            builder.add_module("tracee_sig_rego/group.rego", aggregate_module(members))
+            group.bundle = builder.build(None, entrypoints)
+            group.builder = builder
+        except RegoError as exc:
+            # Every rule compiled alone at load; this is a clash between rules or helpers.
+            errors = parse_errors(str(exc))
+            group.failed = errors[0][2] if errors else str(exc).splitlines()[0]
+            ids = ", ".join(s.metadata.id for s in members)
+            self.reporter.error(f"rego: signatures {ids} cannot be compiled together: {group.failed}; "
+                                f"they match nothing")
+        return group
+
+    def _evaluate(self, state: _ThreadState, group: Group, event: Event) -> dict[int, Any]:
+        if group.bundle is None:
+            for sig in group.members:
+                self._failed(sig, event, group.failed or "not compiled")
+            return {}
+        runner = state.runner
+        try:
+            runner.set_input(event.to_dict())
+        except (QueryError, ValueError, TypeError, RecursionError) as exc:
+            self.reporter.error(f"rego: cannot pass a {event.event_name} event to Rego ({exc}); "
+                                f"treated as no match (further failures are only counted)",
+                                once_key=f"{self.cache_key}:input")
+            return {}
+        try:
+            value = runner.query(group.bundle, _ENTRY_ALL)
+        except QueryError:
+            return self._evaluate_each(runner, group, event)
+        if not value:
+            return {}
+        return {int(k): v for k, v in value.items()}
+
+    def _evaluate_each(self, runner: Runner, group: Group, event: Event) -> dict[int, Any]:
+        """Some rule failed: evaluate the rules one by one to find it and keep the others' results."""
+        assert group.bundle is not None
+        results: dict[int, Any] = {}
+        for sig in group.members:
+            try:
+                value = runner.query(group.bundle, f"tracee_sig_rego/group/r{sig.key}".encode())
+            except QueryError as exc:
+                self._failed(sig, event, str(exc))
+                continue
+            if value is not None:
+                results[sig.key] = value
+        return results
+
+    # -- problems -------------------------------------------------------------------------------------
+    def _failed(self, sig: RegoSignature, event: Event, why: str) -> None:
+        self.eval_failures[sig.key] = self.eval_failures.get(sig.key, 0) + 1
+        # Reporter.error counts every call and prints the first per key.
+        self.reporter.error(f"rego signature {sig.metadata.id} ({sig.path}) failed on a {event.event_name} "
+                            f"event: {why}; treated as no match (further failures are only counted)",
+                            once_key=f"{self.cache_key}:eval:{sig.key}")
+
+    def unexpected_value(self, sig: RegoSignature, value: Any) -> None:
+        text = json.dumps(value, default=str)
+        if len(text) > 80:
+            text = text[:77] + "..."
+        self.reporter.error(f"rego signature {sig.metadata.id} ({sig.path}): tracee_match gave {text}; "
+                            f"only true or an object make a finding (ignored)",
+                            once_key=f"{self.cache_key}:value:{sig.key}")
+
+    def close_signature(self, sig: RegoSignature) -> None:
+        count = self.eval_failures.get(sig.key, 0)
+        if count > 1:
+            self.reporter.warning(f"rego signature {sig.metadata.id} failed on {count} events "
+                                  f"(treated as no match)")
