@@ -21,7 +21,8 @@ from .plugins import PluginHost
 from .runner import load_signatures
 from .signature import Finding, Signature
 
-__all__ = ["make_event", "run_signatures", "FindingsCollector"]
+__all__ = ["FindingsCollector", "assert_output_contract", "assert_signature_contract", "installed_signatures",
+           "make_event", "run_signatures"]
 
 
 def _arg_type(event_name: str, arg_name: str, value: Any) -> str:
@@ -94,6 +95,43 @@ def installed_signatures(rules: Sequence[str] = (), rules_dirs: Sequence[str] = 
     """Signatures of the installed plugins, loaded through their real entry points."""
     host = PluginHost(Reporter(io.StringIO())).load_entry_points()
     return [item.signature for item in load_signatures(host, rules=rules, rules_dirs=rules_dirs)]
+
+
+# -- contract checks: every signature pack and output plugin runs these in its own tests ---------------
+def assert_signature_contract(sig: Signature) -> None:
+    """What the engine and the outputs rely on: readable metadata and selectors, a working life cycle."""
+    meta = sig.get_metadata()
+    assert isinstance(meta.id, str) and meta.id and " " not in meta.id, f"bad ID {meta.id!r}"
+    assert isinstance(meta.name, str) and meta.name, f"{meta.id}: empty name"
+    assert isinstance(meta.version, str) and meta.version, f"{meta.id}: empty version"
+    assert all(isinstance(t, str) for t in meta.tags or ()), f"{meta.id}: tags must be strings"
+    severity = (meta.properties or {}).get("Severity")
+    if severity is not None:
+        assert int(severity) in range(5), f"{meta.id}: Severity {severity!r} is not 0-4"
+    selectors = sig.get_selected_events()
+    assert selectors, f"{meta.id}: selects no events"
+    for sel in selectors:
+        assert sel.source, f"{meta.id}: a selector without a source never receives events"
+        assert sel.origin in ("*", "", "container", "container-init", "host"), f"{meta.id}: origin {sel.origin!r}"
+    # The life cycle with no events: init, end-of-input signal, close: none may raise.
+    run_signatures([sig], [])
+    import json
+
+    json.dumps(meta.to_dict())  # rawjson must be able to write the metadata
+
+
+def assert_output_contract(spec: Any, argument: str = "", options: dict[str, Any] | None = None) -> None:
+    """An output can be built, takes findings, closes, and reports counters as a dict of ints."""
+    from .api import OutputContext
+    from .signature import SignatureMetadata
+
+    out = spec.factory(OutputContext(argument, Reporter(io.StringIO()), options or {}, io.StringIO()))
+    meta = SignatureMetadata(id="CONTRACT-1", name="contract", properties={"Severity": 1})
+    out.write(Finding({"k": "v"}, make_event("ptrace", request="PTRACE_TRACEME"), meta))
+    out.write(Finding(None, make_event("openat", container=True), meta))
+    out.close()
+    stats = out.stats()
+    assert isinstance(stats, dict) and all(isinstance(v, int) for v in stats.values())
 
 
 @pytest.fixture(name="make_event")

@@ -113,3 +113,12 @@ def test_output_failure_does_not_stop_detection():
     engine.run([make_event("ptrace")] * 3)
     assert engine.stats.findings == 3 and engine.stats.output_errors == 3
     assert out.getvalue().count("disk full") == 1
+
+
+def test_signature_contract_catches_a_selector_without_source():
+    import pytest
+    from tracee.testing import assert_signature_contract
+
+    assert_signature_contract(Recorder("OK-1", EventSelector("ptrace")))
+    with pytest.raises(AssertionError, match="without a source"):
+        assert_signature_contract(Recorder("BAD-1", EventSelector("ptrace", source="")))

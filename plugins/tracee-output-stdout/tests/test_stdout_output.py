@@ -93,3 +93,13 @@ def test_bad_template_on_the_command_line_is_one_line(tmp_path):
     if "no signatures loaded" in r.stderr:
         pytest.skip("needs an installed signature")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "bad.j2:1:" in r.stderr
+
+
+@pytest.mark.parametrize("name", ["stdout", "json"])
+def test_output_contract(name):
+    from tracee.testing import assert_output_contract
+    import tracee_output_stdout
+
+    specs = []
+    tracee_output_stdout.tracee_register_outputs(specs.append)
+    assert_output_contract(next(s for s in specs if s.name == name))
