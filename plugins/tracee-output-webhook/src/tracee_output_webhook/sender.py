@@ -20,7 +20,7 @@ import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 from tracee import Finding
 from tracee.api import Reporter
@@ -223,7 +223,7 @@ class WebhookOutput:
         self.endpoint = Endpoint(settings.url, headers)
         self.complain = _Complaints(reporter, f"webhook {self.name}")
         self.counts: dict[str, int] = dict.fromkeys(
-            ("delivered", "failed", "dropped", "unsent", "retries", "requests"), 0)
+            ("delivered", "failed", "dropped", "unsent", "retries"), 0)
         self._queue: collections.deque[tuple[str, bytes]] = collections.deque()
         self._cond = threading.Condition()
         self._inflight = 0
@@ -291,6 +291,14 @@ class WebhookOutput:
             if not self._abandoned:
                 self.counts[key] += n
 
+    def _settle(self, key: str, n: int) -> None:
+        """Count the in-flight batch's outcome, in the same step that takes it off `_inflight`, so
+        close() abandoning the thread can never count it twice."""
+        with self._cond:
+            if not self._abandoned:
+                self.counts[key] += n
+                self._inflight -= n
+
     def _remaining(self) -> float | None:
         return None if self._deadline is None else self._deadline - time.monotonic()
 
@@ -312,9 +320,9 @@ class WebhookOutput:
                         batch.append(self._queue.popleft())
                     self._inflight = len(batch)
                 self._deliver(batch)
-                with self._cond:
-                    self._inflight = 0
         except Exception as exc:  # noqa: BLE001 - say so rather than lose findings without a word
+            if self._abandoned:  # close() already counted what was left and closed the socket under us
+                return
             print(f"tracee: error: webhook {self.name}: sender crashed: {type(exc).__name__}: {exc}",
                   file=self.reporter.stream or sys.stderr, flush=True)
             with self._cond:
@@ -334,20 +342,19 @@ class WebhookOutput:
         while True:
             remaining = self._remaining()
             if remaining is not None and remaining <= 0:
-                self._count("unsent", n)
+                self._settle("unsent", n)
                 return
             timeout = self.settings.timeout if remaining is None else max(min(self.settings.timeout, remaining), 0.05)
-            self._count("requests", 1)
             outcome, detail, retry_after = self.endpoint.post(body, timeout)
             if outcome == _Outcome.OK:
-                self._count("delivered", n)
+                self._settle("delivered", n)
                 return
             if outcome == _Outcome.PERMANENT:
-                self._count("failed", n)
+                self._settle("failed", n)
                 self.complain("rejected", f"{what} rejected: {detail}")
                 return
             if attempt >= self.settings.retries:
-                self._count("failed", n)
+                self._settle("failed", n)
                 self.complain("failed", f"{what} not delivered after {attempt + 1} attempt(s): {detail}")
                 return
             delay = retry_after if retry_after is not None else self._backoff(attempt)

@@ -13,7 +13,7 @@ from tracee import EventSelector, Signature, SignatureMetadata
 from tracee.api import OutputContext, Reporter
 from tracee.testing import make_event, run_signatures
 from tracee_output_webhook.plugin import build_output
-from webhook_testkit import Receiver, falcosidekick_problems, free_port, make_finding
+from webhook_testkit import falcosidekick_problems, free_port, make_finding
 
 
 def webhook(url: str, **options):
@@ -125,7 +125,7 @@ def test_a_slow_endpoint_does_not_slow_detection(receiver_factory):
     stats = out.stats()
     # Every finding is accounted for: a few delivered in the drain second, the rest counted unsent.
     assert stats["webhook_delivered"] + stats["webhook_unsent"] == 200
-    assert 1 <= stats["webhook_delivered"] <= 10
+    assert stats["webhook_delivered"] >= 1 and stats["webhook_unsent"] >= 150
     assert f"{stats['webhook_unsent']} unsent at exit" in err.getvalue()
 
 
@@ -274,3 +274,16 @@ def test_many_threads_writing_at_once_lose_nothing(receiver):
         t.join()
     out.close()
     assert out.stats()["webhook_delivered"] == 200 and len(receiver.accepted) == 200
+
+
+def test_the_output_contract_through_the_installed_entry_point(receiver):
+    from tracee.plugins import PluginHost
+    from tracee.testing import assert_output_contract
+
+    host = PluginHost(Reporter(io.StringIO())).load_entry_points()
+    info, spec = host.outputs()["webhook"]
+    assert info.distribution == "tracee-output-webhook"
+    for fmt in ("rawjson", "falcosidekick"):
+        assert_output_contract(spec, receiver.url, {"webhook_template": fmt})
+    assert len(receiver.accepted) == 4
+    assert all(falcosidekick_problems(r["body"]) == [] for r in receiver.requests[2:])

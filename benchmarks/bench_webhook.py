@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Webhook output benchmark: what a finding costs the detection thread, and delivery throughput.
+
+    python benchmarks/bench_webhook.py [--findings 5000] [--batch 50]
+
+1. write() cost per finding (render + enqueue, the only work on the detection thread), for rawjson
+   and falcosidekick, against an endpoint that never answers (so nothing is sent meanwhile).
+2. Delivery throughput to a real HTTP server on 127.0.0.1: one finding per request (keep-alive),
+   then --batch findings per request (rawjson arrays). Figures include the server's own cost
+   (Python's http.server on the same 2 cores), so they are a floor, not the client's ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import socket
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from threading import Thread
+
+from tracee import Finding, SignatureMetadata
+from tracee.api import OutputContext, Reporter
+from tracee.testing import make_event
+from tracee_output_webhook.plugin import build_output
+
+META = SignatureMetadata(id="BENCH-1", name="bench", tags=("linux",), properties={"Severity": 3})
+
+
+def findings(n: int) -> list[Finding]:
+    return [Finding({"path": "/etc/shadow", "i": i},
+                    make_event("openat", pathname="/etc/shadow", flags=0, context={"process_id": i}), META)
+            for i in range(n)]
+
+
+class Sink(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def output(url: str, **options):
+    return build_output(OutputContext(url, Reporter(io.StringIO()), {f"webhook_{k}": v for k, v in options.items()}))
+
+
+def write_cost(items: list[Finding], fmt: str) -> None:
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(1)  # accepts, never answers: the sender is stuck, the queue only fills
+    out = output(f"http://127.0.0.1:{hung.getsockname()[1]}/", template=fmt, queue_size=len(items) + 1,
+                 drain_timeout=0, timeout=30)
+    start = time.perf_counter()
+    for f in items:
+        out.write(f)
+    elapsed = time.perf_counter() - start
+    out.close()
+    hung.close()
+    print(f"write() {fmt:13s}: {elapsed / len(items) * 1e6:7.1f} µs/finding on the detection thread "
+          f"({len(items)} findings)")
+
+
+def throughput(items: list[Finding], batch: int) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    server.daemon_threads = True
+    Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    out = output(f"http://127.0.0.1:{server.server_address[1]}/", batch=batch, queue_size=len(items) + 1,
+                 drain_timeout=120)
+    start = time.perf_counter()
+    for f in items:
+        out.write(f)
+    out.close()
+    elapsed = time.perf_counter() - start
+    stats = out.stats()
+    server.shutdown()
+    server.server_close()
+    print(f"delivery batch={batch:<4d}: {stats['webhook_delivered'] / elapsed:8.0f} findings/s "
+          f"({stats['webhook_delivered']} delivered in {elapsed:.2f}s, failed {stats['webhook_failed']})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--findings", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=50)
+    args = parser.parse_args()
+    items = findings(args.findings)
+    for fmt in ("rawjson", "falcosidekick"):
+        write_cost(items, fmt)
+    throughput(items, 1)
+    throughput(items, args.batch)
+
+
+if __name__ == "__main__":
+    main()
