@@ -103,3 +103,10 @@ def test_output_contract(name):
     specs = []
     tracee_output_stdout.tracee_register_outputs(specs.append)
     assert_output_contract(next(s for s in specs if s.name == name))
+
+
+def test_a_go_template_is_refused_clearly(tmp_path):
+    path = tmp_path / "rawjson.tmpl"
+    path.write_text('{"Data":{{ toJson .Data }}}\n')
+    with pytest.raises(ValueError, match=r"rawjson\.tmpl:1: this looks like a Go template"):
+        render(Template, finding(None), str(path))

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from tracee import Finding, OutputContext, OutputSpec, hookimpl
-from tracee.formatting import go_repr, rawjson, template_context, to_json
+from tracee.formatting import compile_template, go_repr, rawjson, template_context
 
 
 class _StreamOutput:
@@ -52,27 +51,10 @@ class Template(_StreamOutput):
         path = context.argument
         if not path:
             raise ValueError("template: needs a file, as template:PATH")
-        self.template = load_template(path)
+        self.template = compile_template(path)
 
     def render(self, finding: Finding) -> str:
         return self.template.render(template_context(finding))
-
-
-def load_template(path: str) -> Any:
-    """Compile a Jinja2 template file; syntax errors name the file and line."""
-    import jinja2
-
-    try:
-        source = Path(path).read_text()
-    except OSError as exc:
-        raise ValueError(f"{path}: {exc.strerror}") from None
-    env = jinja2.Environment(keep_trailing_newline=True, undefined=jinja2.ChainableUndefined)
-    env.filters["gomap"] = go_repr
-    env.filters["tojson"] = to_json
-    try:
-        return env.from_string(source)
-    except jinja2.TemplateSyntaxError as exc:
-        raise ValueError(f"{path}:{exc.lineno}: {exc.message}") from None
 
 
 @hookimpl

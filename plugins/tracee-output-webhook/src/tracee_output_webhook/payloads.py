@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 import socket
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
 from tracee import Finding
-from tracee.formatting import go_repr, rawjson, template_context, to_json
+from tracee.formatting import compile_template, go_repr, rawjson, rfc3339, template_context, to_json
 
 __all__ = ["BUILTIN_FORMATS", "PRIORITIES", "falcosidekick", "flatten", "load_template", "priority",
            "render_rawjson", "select_renderer"]
@@ -55,8 +53,7 @@ def event_time(finding: Finding) -> str:
     ts = finding.event.timestamp
     if not (isinstance(ts, int) and not isinstance(ts, bool) and ts >= _PLAUSIBLE_NS):
         ts = time.time_ns()
-    seconds, nanos = divmod(ts, 10**9)
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos:09d}Z"
+    return rfc3339(ts)
 
 
 def flatten(value: Any, prefix: str, into: dict[str, Any]) -> None:
@@ -154,32 +151,12 @@ def template_variables(finding: Finding) -> dict[str, Any]:
     return variables
 
 
-# A Go template's field access: `{{ .Data }}`, `{{ toJson .Event.Payload }}`; Jinja2 never puts a
-# space or `{{` right before a dot.
-_GO_FIELD = re.compile(r"\{\{-?[^}]*?(?:\{\{-?|\s|\()\.[A-Za-z_]")
-
-
 def load_template(path: str) -> Renderer:
-    """Compile a Jinja2 template file; a syntax error names the file and line."""
-    import jinja2
-
+    """A Jinja2 template file (core's compile_template: Go templates refused, errors name file:line)."""
     try:
-        source = Path(path).read_text()
-    except OSError as exc:
-        raise ValueError(f"webhook template {path}: {exc.strerror}") from None
-    env = jinja2.Environment(keep_trailing_newline=False, undefined=jinja2.ChainableUndefined)
-    env.filters["gomap"] = go_repr
-    env.filters["tojson"] = to_json
-    go = _GO_FIELD.search(source)
-    if go:  # Jinja2 would parse `{{ toJson .Data }}` as an attribute and render it empty
-        line = source.count("\n", 0, go.start()) + 1
-        raise ValueError(f"{path}:{line}: this looks like a Go template ({go.group(0).strip()}); webhook "
-                         "templates are Jinja2: write {{ Data | tojson }} for {{ toJson .Data }}, or use "
-                         "the built-in rawjson / falcosidekick formats")
-    try:
-        template = env.from_string(source)
-    except jinja2.TemplateSyntaxError as exc:
-        raise ValueError(f"{path}:{exc.lineno}: {exc.message}") from None
+        template = compile_template(path, keep_trailing_newline=False)
+    except ValueError as exc:
+        raise ValueError(f"webhook template {exc}") from None
 
     def render(finding: Finding) -> str:
         return template.render(template_variables(finding))
