@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +261,39 @@ EVENTS: tuple[EventDef, ...] = (
            "derived: syscall table scan (user space, /proc/kallsyms + BPF read)",
            "[]trace.HookedSymbolData hooked_syscalls"),
 )
+
+# Where the eBPF input (plugins/tracee-input-ebpf) takes each event on kernels that allow only
+# tracepoints and raw tracepoints (no kprobes, no BPF-LSM): the LSM-hook events are derived.
+_TRACEPOINT_SOURCES: dict[str, str] = {
+    "execve": "tracepoint syscalls:sys_enter_execve (emitted at entry, returnValue 0, as Tracee)",
+    "close": "tracepoint syscalls:sys_exit_close (arguments from the task's pt_regs)",
+    "dup": "tracepoint syscalls:sys_exit_dup",
+    "dup2": "tracepoint syscalls:sys_exit_dup2",
+    "dup3": "tracepoint syscalls:sys_exit_dup3",
+    "ptrace": "tracepoint syscalls:sys_exit_ptrace",
+    "process_vm_writev": "tracepoint syscalls:sys_exit_process_vm_writev",
+    "init_module": "tracepoint syscalls:sys_exit_init_module, or raw tracepoint sys_exit when the "
+                   "kernel has no module support (attempts fail with ENOSYS)",
+    "sched_process_exec": "raw tracepoint sched_process_exec (task, bprm; argv/env from mm)",
+    "sched_process_exit": "tracepoint sched:sched_process_exit",
+    "security_bprm_check": "raw tracepoint sched_process_exec (resolved path of the new image) with "
+                           "the comm saved at syscalls:sys_enter_execve/execveat; successful execs only",
+    "security_file_open": "tracepoints syscalls:sys_exit_openat/open/creat/openat2: successful opens "
+                          "only, path/flags/inode from the new fd's struct file",
+    "security_socket_connect": "tracepoint syscalls:sys_exit_connect: every attempt, address read "
+                               "from the caller; returnValue is connect's result",
+    "security_sb_mount": "tracepoint syscalls:sys_exit_mount: every attempt (the LSM hook also runs "
+                         "before the permission check); returnValue is mount's result",
+    "security_kernel_read_file": "finit_module: tracepoint syscalls:sys_exit_finit_module or raw "
+                                 "tracepoint sys_exit; type kernel-module, file from the fd; attempts",
+    "magic_write": "tracepoints syscalls:sys_enter_write/pwrite64/writev/pwritev on a regular file "
+                   "at offset 0: first 20 bytes",
+    "mem_prot_alert": "tracepoints syscalls:sys_exit_mmap/mprotect/pkey_mprotect: protections "
+                      "tracked per (process, start address) in a BPF map",
+    "hooked_syscalls": "user space: sys_call_table entries (read with a BPF helper) outside "
+                       "kernel text per /proc/kallsyms; at start, on SIGUSR1, every --ebpf-hooks-interval",
+}
+EVENTS = tuple(replace(e, source=_TRACEPOINT_SOURCES.get(e.name, e.source)) for e in EVENTS)
 
 _BY_NAME: dict[str, EventDef] = {e.name: e for e in EVENTS}
 _BY_ID: dict[int, EventDef] = {e.id: e for e in EVENTS}

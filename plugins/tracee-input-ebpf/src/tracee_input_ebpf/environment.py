@@ -212,7 +212,7 @@ def checks() -> list[Check]:
                      "not available (CONFIG_KPROBES off): events come from tracepoints instead",
                      required=False))
     lsm = "bpf" in config.get("CONFIG_LSM", "").strip('"').split(",")
-    out.append(Check("bpf-lsm", lsm, "in CONFIG_LSM (not needed)" if lsm else
+    out.append(Check("bpf-lsm", lsm, "bpf in CONFIG_LSM; not used (events come from tracepoints)" if lsm else
                      "not in CONFIG_LSM: security_* events are derived from tracepoints instead",
                      required=False))
     return out

@@ -1,0 +1,844 @@
+/* Kernel side of tracee-input-ebpf: syscall/sched tracepoints -> Tracee events on a perf buffer.
+ *
+ * Compiled by BCC with vmlinux.h types (no <linux/...> includes). The Python side prepends
+ * #defines: WANT_<EVENT> for each event to attach, CGROUP_V1_SUBSYS (-1 = cgroup v2), and the
+ * event ids. Each record is a fixed header (struct hdr) followed by an event payload: fixed
+ * numeric fields, then "items" ([u16 length][bytes]) for strings and blobs. decode.py mirrors it.
+ *
+ * Only tracepoints and raw tracepoints are used: kprobes/fentry/BPF-LSM are not required.
+ */
+
+#ifndef offsetof
+#define offsetof(T, m) __builtin_offsetof(T, m)
+#endif
+#define container_of_(ptr, type, member) ((type *)((void *)(ptr) - offsetof(type, member)))
+#define RD(dst, src) bpf_probe_read_kernel(&(dst), sizeof(dst), &(src))
+/* Mask in a way clang cannot drop: the verifier must see the bound on the register it uses. */
+#define BOUND(x, mask) ({ u64 _b = (x); asm volatile("%0 &= " #mask : "+r"(_b)); _b; })
+
+#define BUFSZ 32768          /* per-CPU scratch for one record (the largest per-CPU value) */
+#define HALF 16384           /* every item starts below HALF: offsets are masked with HALF-1 */
+#define MAX_STR 4096
+#define MAX_ARGS 32
+#define MAX_ENV 64
+#define PATH_HALF 4096
+#define MAX_COMPONENTS 32
+#define MAGIC_BYTES 20
+#define PF_KTHREAD 0x00200000
+#define S_IFMT 00170000
+#define S_IFREG 0100000
+#define O_APPEND_ 02000
+#define PROT_WRITE_ 0x2
+#define PROT_EXEC_ 0x4
+
+#define F_PID 1
+#define F_COMM 2
+#define F_UID 4
+#define F_CONTAINER 8
+#define F_FOLLOW 16
+#define F_EXEC_ENV 32
+#define F_WANT_EXEC 64      /* sched_process_exec selected (else only container tracking) */
+#define F_WANT_BPRM 128
+
+#define HF_INTERNAL 1        /* hdr.flags: record for the collector's own state, not an event */
+#define HF_TRUNCATED 2
+
+struct hdr {
+    u64 ts;
+    u64 start_time;
+    u64 cgroup_id;
+    s64 ret;
+    u32 event_id, tid, pid, ppid;
+    u32 ns_tid, ns_pid, ns_ppid, uid;
+    u32 mnt_ns, pid_ns, uts_ns;
+    u16 cpu, flags;
+    char comm[16];
+};
+
+struct config {
+    u32 self_pid;
+    u32 flags;
+    u32 host_mnt_ns;
+    u32 host_pid_ns;
+};
+struct comm_key { char c[16]; };
+struct uts_name { char name[65]; };
+struct buf { u8 d[BUFSZ]; };
+/* write offsets live in map memory, not registers: the verifier then sees every loop iteration
+ * alike (precise register offsets make its states explode) */
+struct aux { u64 off; u64 poff; u8 p[PATH_HALF * 2]; };
+struct region_key { u32 tgid; u32 pad; u64 addr; };
+
+BPF_PERF_OUTPUT(events);
+BPF_ARRAY(config_map, struct config, 1);
+BPF_PERCPU_ARRAY(scratch, struct buf, 1);
+BPF_PERCPU_ARRAY(aux_map, struct aux, 1);
+BPF_PERCPU_ARRAY(counters, u64, 4);       /* 0: records not submitted (scratch/map failure) */
+BPF_HASH(pid_filter, u32, u8, 1024);
+BPF_HASH(comm_filter, struct comm_key, u8, 256);
+BPF_HASH(uid_filter, u32, u8, 256);
+BPF_TABLE("lru_hash", u32, u8, followed, 16384);
+BPF_HASH(uts_names, u32, struct uts_name, 1024);
+BPF_TABLE("lru_hash", u32, struct comm_key, exec_comm, 4096);        /* comm before execve */
+BPF_TABLE("lru_hash", struct region_key, u32, regions, 16384);      /* mmap/mprotect prot */
+
+static __always_inline struct config *cfg(void) {
+    int zero = 0;
+    return config_map.lookup(&zero);
+}
+
+static __always_inline struct aux *aux(void) {
+    int zero = 0;
+    return aux_map.lookup(&zero);
+}
+
+static __always_inline void set_off(u64 off) {
+    struct aux *x = aux();
+    if (x) x->off = off;
+}
+
+static __always_inline void count_drop(void) {
+    int zero = 0;
+    u64 *c = counters.lookup(&zero);
+    if (c) (*c)++;
+}
+
+/* pid number of `p` as seen from pid-namespace level `level` (0 when not visible there) */
+static __always_inline u32 pid_at_level(struct pid *p, u32 level) {
+    u32 plevel = 0;
+    if (!p) return 0;
+    RD(plevel, p->level);
+    if (plevel < level || level > 31) return 0;
+    int nr = 0;
+    bpf_probe_read_kernel(&nr, sizeof(nr), &p->numbers[level].nr);
+    return nr;
+}
+
+static __always_inline u32 task_level(struct task_struct *t) {
+    struct pid *p; u32 level = 0;
+    RD(p, t->thread_pid);
+    if (p) RD(level, p->level);
+    return level;
+}
+
+static __always_inline u32 ns_tgid_of(struct task_struct *t, u32 level) {
+    struct task_struct *leader; struct pid *p;
+    RD(leader, t->group_leader);
+    RD(p, leader->thread_pid);
+    return pid_at_level(p, level);
+}
+
+static __always_inline u64 task_cgroup_id(struct task_struct *t) {
+#if CGROUP_V1_SUBSYS < 0
+    return bpf_get_current_cgroup_id();
+#else
+    struct css_set *cs; struct cgroup_subsys_state *css; struct cgroup *cg; struct kernfs_node *kn;
+    u64 id = 0;
+    RD(cs, t->cgroups);
+    RD(css, cs->subsys[CGROUP_V1_SUBSYS]);
+    RD(cg, css->cgroup);
+    RD(kn, cg->kn);
+    RD(id, kn->id);
+    return id;
+#endif
+}
+
+static __always_inline int is_traced(struct config *c, struct task_struct *t, u32 tgid, u32 uid,
+                                     u32 mnt_ns) {
+    if (tgid == c->self_pid) return 0;
+    u32 f = c->flags;
+    if ((f & F_UID) && !uid_filter.lookup(&uid)) return 0;
+    if ((f & F_CONTAINER) && mnt_ns == c->host_mnt_ns) return 0;
+    if (f & (F_PID | F_COMM)) {
+        int match = 1;
+        if ((f & F_PID) && !pid_filter.lookup(&tgid)) match = 0;
+        if (match && (f & F_COMM)) {
+            struct comm_key k = {};
+            bpf_get_current_comm(&k.c, sizeof(k.c));
+            if (!comm_filter.lookup(&k)) match = 0;
+        }
+        if (!match && !((f & F_FOLLOW) && followed.lookup(&tgid))) return 0;
+    }
+    return 1;
+}
+
+/* Start a record in the per-CPU scratch: fill the header, apply the filters. NULL = skip. */
+static __always_inline struct buf *start(u32 event_id, s64 ret, int internal) {
+    struct config *c = cfg();
+    if (!c) return NULL;
+    u64 id = bpf_get_current_pid_tgid();
+    u32 tgid = id >> 32;
+    struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+    struct nsproxy *nsp; struct mnt_namespace *mntns; struct pid_namespace *pidns;
+    struct uts_namespace *utsns;
+    u32 mnt_inum = 0, pid_inum = 0, uts_inum = 0;
+    RD(nsp, t->nsproxy);
+    if (nsp) {
+        RD(mntns, nsp->mnt_ns);
+        RD(mnt_inum, mntns->ns.inum);
+        RD(pidns, nsp->pid_ns_for_children);
+        RD(pid_inum, pidns->ns.inum);
+        RD(utsns, nsp->uts_ns);
+        RD(uts_inum, utsns->ns.inum);
+    }
+    u32 uid = (u32)bpf_get_current_uid_gid();
+    if (!internal && !is_traced(c, t, tgid, uid, mnt_inum)) return NULL;
+    if (internal && tgid == c->self_pid) return NULL;
+    int zero = 0;
+    struct buf *b = scratch.lookup(&zero);
+    if (!b) { count_drop(); return NULL; }
+    struct hdr *h = (struct hdr *)b->d;
+    h->ts = bpf_ktime_get_ns();
+    RD(h->start_time, t->start_time);
+    h->cgroup_id = task_cgroup_id(t);
+    h->ret = ret;
+    h->event_id = event_id;
+    h->tid = (u32)id;
+    h->pid = tgid;
+    struct task_struct *parent;
+    RD(parent, t->real_parent);
+    RD(h->ppid, parent->tgid);
+    u32 level = task_level(t);
+    struct pid *p;
+    RD(p, t->thread_pid);
+    h->ns_tid = pid_at_level(p, level);
+    h->ns_pid = ns_tgid_of(t, level);
+    h->ns_ppid = ns_tgid_of(parent, level);
+    h->uid = uid;
+    h->mnt_ns = mnt_inum;
+    h->pid_ns = pid_inum;
+    h->uts_ns = uts_inum;
+    h->cpu = bpf_get_smp_processor_id();
+    h->flags = internal ? HF_INTERNAL : 0;
+    bpf_get_current_comm(&h->comm, sizeof(h->comm));
+    if (uts_inum && !uts_names.lookup(&uts_inum)) {
+        struct uts_name n = {};
+        bpf_probe_read_kernel_str(&n.name, sizeof(n.name), &utsns->name.nodename);
+        uts_names.update(&uts_inum, &n);
+    }
+    return b;
+}
+
+static __always_inline void submit(void *ctx, struct buf *b) {
+    struct aux *x = aux();
+    if (!x) return;
+    u64 n = x->off;
+    if (n < sizeof(struct hdr)) n = sizeof(struct hdr);
+    int r = events.perf_submit(ctx, b->d, BOUND(n, 0x7fff));
+    /* -ENOSPC (ring full) comes back to user space as a lost-records count; anything else
+     * (no reader on this CPU) is counted here: nothing is dropped silently */
+    if (r < 0 && r != -28) count_drop();
+}
+
+/* -- items: [u16 length][bytes], appended at b->off ------------------------------------------------ */
+static __always_inline void put_len(struct buf *b, u64 off, u32 n) {
+    b->d[BOUND(off, 0x3fff)] = n & 0xff;
+    b->d[BOUND(off + 1, 0x3fff)] = (n >> 8) & 0xff;
+}
+
+static __always_inline void put_user_str(struct buf *b, const void *src) {
+    struct aux *x = aux();
+    if (!x) return;
+    u64 off = x->off;
+    if (off > HALF - 3) return;
+    int n = 0;
+    if (src) n = bpf_probe_read_user_str(&b->d[BOUND(off + 2, 0x3fff)], MAX_STR, src);
+    if (n < 0) n = 0;
+    put_len(b, off, n);
+    x->off = off + 2 + n;
+}
+
+static __always_inline void put_kernel_str(struct buf *b, const void *src) {
+    struct aux *x = aux();
+    if (!x) return;
+    u64 off = x->off;
+    if (off > HALF - 3) return;
+    int n = 0;
+    if (src) n = bpf_probe_read_kernel_str(&b->d[BOUND(off + 2, 0x3fff)], MAX_STR, src);
+    if (n < 0) n = 0;
+    put_len(b, off, n);
+    x->off = off + 2 + n;
+}
+
+static __always_inline void put_user_blob(struct buf *b, const void *src, u64 len, u32 max) {
+    struct aux *x = aux();
+    if (!x) return;
+    u64 off = x->off;
+    if (off > HALF - 3) return;
+    if (len > max) len = max;
+    len = BOUND(len, 0x1fff);
+    if (len > MAX_STR) len = MAX_STR;
+    if (bpf_probe_read_user(&b->d[BOUND(off + 2, 0x3fff)], BOUND(len, 0x1fff), src) < 0) len = 0;
+    put_len(b, off, len);
+    x->off = off + 2 + len;
+}
+
+static __always_inline void put_marker(struct buf *b, u32 v) {
+    struct aux *x = aux();
+    if (!x) return;
+    u64 off = x->off;
+    if (off > HALF - 3) return;
+    put_len(b, off, v);
+    x->off = off + 2;
+}
+
+/* argv/envp arrays of user pointers: u16 count, then one item per string */
+static __always_inline void put_user_str_array(struct buf *b, const char *const *arr, int max) {
+    struct aux *x = aux();
+    if (!x) return;
+    u64 count_off = x->off;
+    if (count_off > HALF - 3) return;
+    x->off = count_off + 2;
+    int i = 0;
+    for (; i < MAX_ENV; i++) {
+        if (i >= max) break;
+        const char *p = NULL;
+        if (!arr || bpf_probe_read_user(&p, sizeof(p), &arr[i]) < 0 || !p) break;
+        if (x->off > HALF - 3) { ((struct hdr *)b->d)->flags |= HF_TRUNCATED; break; }
+        put_user_str(b, p);
+    }
+    put_len(b, count_off, i);
+}
+
+static __always_inline void put_u64(struct buf *b, u32 off, u64 v) {
+    /* fixed fields sit right after the header at constant offsets */
+    if (off > BUFSZ - 8) return;
+    *(u64 *)&b->d[off] = v;
+}
+
+/* -- files --------------------------------------------------------------------------------------- */
+static __always_inline struct file *fd_file(struct task_struct *t, int fd) {
+    struct files_struct *files; struct fdtable *fdt; struct file **fds; struct file *f = NULL;
+    unsigned int max = 0;
+    if (fd < 0) return NULL;
+    RD(files, t->files);
+    if (!files) return NULL;
+    RD(fdt, files->fdt);
+    RD(max, fdt->max_fds);
+    if ((unsigned int)fd >= max) return NULL;
+    RD(fds, fdt->fd);
+    bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+    return f;
+}
+
+/* The path of `path` from the root of its mount namespace, written backwards into the per-CPU
+ * path buffer ending at PATH_HALF-1; pb->poff is where it starts. Pseudo files (memfd, pipe) come
+ * out as their name alone ("memfd:x"), as Tracee prints them. The write offset lives in map
+ * memory so the verifier sees every loop iteration alike (a register offset explodes its states). */
+static __always_inline void walk_path(const struct path *path_ptr, struct aux *pb) {
+    struct path pth;
+    bpf_probe_read_kernel(&pth, sizeof(pth), path_ptr);
+    struct dentry *dentry = pth.dentry;
+    struct vfsmount *vfsmnt = pth.mnt;
+    struct mount *mnt = container_of_(vfsmnt, struct mount, mnt);
+    struct mount *mnt_parent;
+    RD(mnt_parent, mnt->mnt_parent);
+    pb->p[PATH_HALF - 1] = 0;
+    pb->poff = PATH_HALF - 1;
+    int i;
+    for (i = 0; i < MAX_COMPONENTS; i++) {
+        struct dentry *mnt_root, *d_parent;
+        RD(mnt_root, vfsmnt->mnt_root);
+        RD(d_parent, dentry->d_parent);
+        if (dentry == mnt_root || dentry == d_parent) {
+            if (dentry != mnt_root) break;          /* pseudo or detached dentry */
+            if (mnt != mnt_parent) {                /* cross into the parent mount */
+                RD(dentry, mnt->mnt_mountpoint);
+                mnt = mnt_parent;
+                RD(mnt_parent, mnt->mnt_parent);
+                vfsmnt = &mnt->mnt;
+                continue;
+            }
+            break;                                  /* namespace root */
+        }
+        struct qstr name;
+        RD(name, dentry->d_name);
+        u64 len = name.len;
+        if (len > 255) len = 255;
+        u64 off = pb->poff;
+        if (off < len + 2 || off > PATH_HALF - 1) break;
+        off -= len + 1;
+        bpf_probe_read_kernel(&pb->p[BOUND(off + 1, 0xfff)], BOUND(len, 0xff), name.name);
+        pb->p[BOUND(off, 0xfff)] = '/';
+        pb->poff = off;
+        dentry = d_parent;
+    }
+    if (pb->poff == PATH_HALF - 1) {
+        struct dentry *mnt_root;
+        RD(mnt_root, vfsmnt->mnt_root);
+        if (dentry != mnt_root) {                   /* memfd:name, pipe:[123] ... */
+            struct qstr name;
+            RD(name, dentry->d_name);
+            bpf_probe_read_kernel_str(&pb->p[0], 256, name.name);
+            pb->poff = 0;
+            return;
+        }
+        pb->p[PATH_HALF - 2] = '/';
+        pb->poff = PATH_HALF - 2;
+    }
+}
+
+static __always_inline void put_path(struct buf *b, const struct path *path) {
+    struct aux *pb = aux();
+    if (!pb || !path) { put_kernel_str(b, NULL); return; }
+    walk_path(path, pb);
+    put_kernel_str(b, &pb->p[BOUND(pb->poff, 0xfff)]);
+}
+
+struct file_info { u64 dev, ino, ctime; u32 mode, flags; };
+
+static __always_inline void file_info(struct file *f, struct file_info *fi) {
+    struct inode *ino; struct super_block *sb;
+    u32 dev = 0; u64 sec = 0; u32 nsec = 0; u16 mode = 0; unsigned int flags = 0;
+    RD(ino, f->f_inode);
+    RD(flags, f->f_flags);
+    RD(sb, ino->i_sb);
+    RD(dev, sb->s_dev);
+    RD(fi->ino, ino->i_ino);
+    RD(sec, ino->i_ctime_sec);
+    RD(nsec, ino->i_ctime_nsec);
+    RD(mode, ino->i_mode);
+    fi->dev = dev;
+    /* bit 31 of i_ctime_nsec is the multigrain "queried" flag (6.13+), not time */
+    fi->ctime = sec * 1000000000ULL + (nsec & 0x3fffffff);
+    fi->mode = mode;
+    fi->flags = flags;
+}
+
+/* user pt_regs at syscall exit: the syscall's arguments are still there */
+static __always_inline void syscall_args(u64 a[6]) {
+    struct task_struct *t = bpf_get_current_task_btf();
+    struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(t);
+    bpf_probe_read_kernel(&a[0], 8, &r->di);
+    bpf_probe_read_kernel(&a[1], 8, &r->si);
+    bpf_probe_read_kernel(&a[2], 8, &r->dx);
+    bpf_probe_read_kernel(&a[3], 8, &r->r10);
+    bpf_probe_read_kernel(&a[4], 8, &r->r8);
+    bpf_probe_read_kernel(&a[5], 8, &r->r9);
+}
+
+#define P0 (sizeof(struct hdr))
+
+/* plain syscall event: the six raw arguments (decode.py names and types them) */
+static __always_inline int emit_syscall(void *ctx, u32 id, long ret) {
+    struct buf *b = start(id, ret, 0);
+    if (!b) return 0;
+    u64 a[6];
+    syscall_args(a);
+    for (int i = 0; i < 6; i++) put_u64(b, P0 + 8 * i, a[i]);
+    set_off(P0 + 48);
+    if (id == EV_INIT_MODULE) put_user_str(b, (const void *)a[2]);
+    submit(ctx, b);
+    return 0;
+}
+
+/* -- syscall events emitted at exit with their return value ------------------------------------ */
+#define SYSCALL_AT_EXIT(name, id) \
+TRACEPOINT_PROBE(syscalls, sys_exit_##name) { return emit_syscall(args, id, args->ret); }
+
+#ifdef WANT_CLOSE
+SYSCALL_AT_EXIT(close, EV_CLOSE)
+#endif
+#ifdef WANT_DUP
+SYSCALL_AT_EXIT(dup, EV_DUP)
+#endif
+#ifdef WANT_DUP2
+SYSCALL_AT_EXIT(dup2, EV_DUP2)
+#endif
+#ifdef WANT_DUP3
+SYSCALL_AT_EXIT(dup3, EV_DUP3)
+#endif
+#ifdef WANT_PTRACE
+SYSCALL_AT_EXIT(ptrace, EV_PTRACE)
+#endif
+#ifdef WANT_PROCESS_VM_WRITEV
+SYSCALL_AT_EXIT(process_vm_writev, EV_PROCESS_VM_WRITEV)
+#endif
+#if defined(WANT_INIT_MODULE) && defined(HAVE_TP_INIT_MODULE)
+SYSCALL_AT_EXIT(init_module, EV_INIT_MODULE)
+#endif
+
+/* -- execve: at entry, as Tracee (the caller's image is gone at exit); also remembers the comm
+ * before exec for security_bprm_check (the web server's name, not the shell's) ---------------- */
+#ifdef WANT_SECURITY_BPRM_CHECK
+static __always_inline void save_comm(void) {
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    struct comm_key k = {};
+    bpf_get_current_comm(&k.c, sizeof(k.c));
+    exec_comm.update(&tgid, &k);
+}
+TRACEPOINT_PROBE(syscalls, sys_enter_execveat) { save_comm(); return 0; }
+#endif
+
+#if defined(WANT_EXECVE) || defined(WANT_SECURITY_BPRM_CHECK)
+TRACEPOINT_PROBE(syscalls, sys_enter_execve) {
+#ifdef WANT_SECURITY_BPRM_CHECK
+    save_comm();
+#endif
+#ifdef WANT_EXECVE
+    struct buf *b = start(EV_EXECVE, 0, 0);
+    if (!b) return 0;
+    struct config *c = cfg();
+    set_off(P0);
+    put_user_str(b, args->filename);
+    put_user_str_array(b, (const char *const *)args->argv, MAX_ARGS);
+    if (c && (c->flags & F_EXEC_ENV)) {
+        put_user_str_array(b, (const char *const *)args->envp, MAX_ENV);
+    } else {
+        put_marker(b, 0xffff);   /* env not captured */
+    }
+    submit(args, b);
+#endif
+    return 0;
+}
+#endif
+
+/* -- sched_process_exec (+ security_bprm_check) -------------------------------------------------- */
+RAW_TRACEPOINT_PROBE(sched_process_exec) {
+    struct task_struct *t = (struct task_struct *)ctx->args[0];
+    struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
+    struct config *c = cfg();
+    if (!c) return 0;
+    struct file *f;
+    RD(f, bprm->file);
+    struct file_info fi = {};
+    file_info(f, &fi);
+#ifdef WANT_SECURITY_BPRM_CHECK
+    {
+        struct buf *b = start(EV_SECURITY_BPRM_CHECK, 0, 0);
+        if (b) {
+            u32 tgid = bpf_get_current_pid_tgid() >> 32;
+            struct comm_key *old = exec_comm.lookup(&tgid);
+            if (old) __builtin_memcpy(((struct hdr *)b->d)->comm, old->c, 16);
+            put_u64(b, P0, fi.dev);
+            put_u64(b, P0 + 8, fi.ino);
+            set_off(P0 + 16);
+    put_path(b, &f->f_path);
+            submit(ctx, b);
+        }
+    }
+#endif
+    /* sched_process_exec: always attached: container exec marks a container as started */
+    int internal = !(c->flags & F_WANT_EXEC);
+    if (internal) {
+        struct nsproxy *nsp; struct mnt_namespace *mntns; u32 mnt_inum = 0;
+        RD(nsp, t->nsproxy);
+        RD(mntns, nsp->mnt_ns);
+        RD(mnt_inum, mntns->ns.inum);
+        if (mnt_inum == c->host_mnt_ns) return 0;
+    }
+    struct buf *b = start(EV_SCHED_PROCESS_EXEC, 0, internal);
+    if (!b) return 0;
+    if (internal) { set_off(P0); submit(ctx, b); return 0; }
+    struct task_struct *parent;
+    u32 pflags = 0;
+    RD(parent, t->real_parent);
+    RD(pflags, parent->flags);
+    struct file *in = fd_file(t, 0);
+    u32 stdin_mode = 0;
+    if (in) {
+        struct inode *ino;
+        u16 m = 0;
+        RD(ino, in->f_inode);
+        RD(m, ino->i_mode);
+        stdin_mode = m;
+    }
+    put_u64(b, P0, fi.dev);
+    put_u64(b, P0 + 8, fi.ino);
+    put_u64(b, P0 + 16, fi.ctime);
+    put_u64(b, P0 + 24, ((u64)stdin_mode << 32) | fi.mode);
+    put_u64(b, P0 + 32, (pflags & PF_KTHREAD) ? 1 : 0);
+    const char *filename, *interp;
+    RD(filename, bprm->filename);
+    RD(interp, bprm->interp);
+    set_off(P0 + 40);
+    put_kernel_str(b, filename);
+    put_path(b, &f->f_path);
+    put_kernel_str(b, interp);
+    struct mm_struct *mm;
+    u64 as = 0, ae = 0, es = 0, ee = 0;
+    RD(mm, t->mm);
+    RD(as, mm->arg_start);
+    RD(ae, mm->arg_end);
+    put_user_blob(b, (const void *)as, ae - as, MAX_STR);
+    if (c->flags & F_EXEC_ENV) {
+        RD(es, mm->env_start);
+        RD(ee, mm->env_end);
+        put_user_blob(b, (const void *)es, ee - es, MAX_STR);
+    } else {
+        put_marker(b, 0xffff);
+    }
+    submit(ctx, b);
+    return 0;
+}
+
+/* -- sched_process_exit ---------------------------------------------------------------------------- */
+#ifdef WANT_SCHED_PROCESS_EXIT
+TRACEPOINT_PROBE(sched, sched_process_exit) {
+    struct buf *b = start(EV_SCHED_PROCESS_EXIT, 0, 0);
+    if (!b) return 0;
+    struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+    int code = 0;
+    RD(code, t->exit_code);
+    put_u64(b, P0, (u64)(s64)code);
+    put_u64(b, P0 + 8, args->group_dead ? 1 : 0);
+    set_off(P0 + 16);
+    submit(args, b);
+    return 0;
+}
+#endif
+
+/* follow children of traced processes */
+#ifdef WANT_FOLLOW
+TRACEPOINT_PROBE(sched, sched_process_fork) {
+    struct config *c = cfg();
+    if (!c || !(c->flags & F_FOLLOW)) return 0;
+    struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    u32 uid = (u32)bpf_get_current_uid_gid();
+    struct config loose = *c;
+    loose.flags &= ~(F_UID | F_CONTAINER);    /* follow by pid/comm lineage only */
+    if (!is_traced(&loose, t, tgid, uid, 0)) return 0;
+    u32 child = args->child_pid;
+    u8 one = 1;
+    followed.update(&child, &one);
+    return 0;
+}
+#endif
+
+/* -- security_file_open: successful open/openat/openat2/creat, from the new fd --------------------- */
+#ifdef WANT_SECURITY_FILE_OPEN
+static __always_inline int emit_file_open(void *ctx, long ret, u32 nr) {
+    if (ret < 0) return 0;
+    struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+    struct file *f = fd_file(t, ret);
+    if (!f) return 0;
+    struct buf *b = start(EV_SECURITY_FILE_OPEN, 0, 0);
+    if (!b) return 0;
+    u64 a[6];
+    syscall_args(a);
+    struct file_info fi = {};
+    file_info(f, &fi);
+    put_u64(b, P0, fi.dev);
+    put_u64(b, P0 + 8, fi.ino);
+    put_u64(b, P0 + 16, fi.ctime);
+    /* do_dentry_open clears the open-time bits from f_flags after the LSM hook saw them:
+     * take them from the syscall's own flags, so O_CREAT|O_TRUNC show as Tracee prints them */
+    u64 uflags = 0;
+    if (nr == 257) uflags = a[2];
+    else if (nr == 2) uflags = a[1];
+    else if (nr == 85) uflags = 01 | 0100 | 01000;                 /* creat: O_WRONLY|O_CREAT|O_TRUNC */
+    else if (nr == 437) bpf_probe_read_user(&uflags, sizeof(uflags), (const void *)a[2]);  /* open_how.flags */
+    u32 flags = fi.flags | (uflags & (0100 | 0200 | 0400 | 01000));   /* O_CREAT|O_EXCL|O_NOCTTY|O_TRUNC */
+    put_u64(b, P0 + 24, ((u64)nr << 32) | flags);
+    set_off(P0 + 32);
+    put_path(b, &f->f_path);
+    const void *upath = (const void *)(nr == 257 || nr == 437 ? a[1] : a[0]);
+    put_user_str(b, upath);
+    submit(ctx, b);
+    return 0;
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_openat) { return emit_file_open(args, args->ret, 257); }
+TRACEPOINT_PROBE(syscalls, sys_exit_open) { return emit_file_open(args, args->ret, 2); }
+TRACEPOINT_PROBE(syscalls, sys_exit_creat) { return emit_file_open(args, args->ret, 85); }
+TRACEPOINT_PROBE(syscalls, sys_exit_openat2) { return emit_file_open(args, args->ret, 437); }
+#endif
+
+/* -- security_socket_connect: connect(2) attempts, address read from the caller ------------------- */
+#ifdef WANT_SECURITY_SOCKET_CONNECT
+TRACEPOINT_PROBE(syscalls, sys_exit_connect) {
+    struct buf *b = start(EV_SECURITY_SOCKET_CONNECT, args->ret, 0);
+    if (!b) return 0;
+    u64 a[6];
+    syscall_args(a);
+    put_u64(b, P0, a[0]);
+    u64 len = a[2];
+    if (len > 128) len = 128;
+    set_off(P0 + 8);
+    put_user_blob(b, (const void *)a[1], len, 128);
+    submit(args, b);
+    return 0;
+}
+#endif
+
+/* -- security_sb_mount: mount(2) attempts ------------------------------------------------------------ */
+#ifdef WANT_SECURITY_SB_MOUNT
+TRACEPOINT_PROBE(syscalls, sys_exit_mount) {
+    struct buf *b = start(EV_SECURITY_SB_MOUNT, args->ret, 0);
+    if (!b) return 0;
+    u64 a[6];
+    syscall_args(a);
+    put_u64(b, P0, a[3]);
+    set_off(P0 + 8);
+    put_user_str(b, (const void *)a[0]);
+    put_user_str(b, (const void *)a[1]);
+    put_user_str(b, (const void *)a[2]);
+    submit(args, b);
+    return 0;
+}
+#endif
+
+/* -- security_kernel_read_file (finit_module) and init_module on kernels without their tracepoints ---
+ * A kernel built without module support has no sys_*_init_module tracepoints: the raw sys_exit
+ * tracepoint sees the attempts (they fail with ENOSYS). Attached only when these events are asked. */
+#if defined(WANT_SECURITY_KERNEL_READ_FILE)
+static __always_inline int emit_read_file(void *ctx, long ret, int fd) {
+    struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+    struct file *f = fd_file(t, fd);
+    if (!f) return 0;
+    struct buf *b = start(EV_SECURITY_KERNEL_READ_FILE, ret, 0);
+    if (!b) return 0;
+    struct file_info fi = {};
+    file_info(f, &fi);
+    put_u64(b, P0, fi.dev);
+    put_u64(b, P0 + 8, fi.ino);
+    put_u64(b, P0 + 16, fi.ctime);
+    put_u64(b, P0 + 24, 2);   /* READING_KERNEL_MODULE */
+    set_off(P0 + 32);
+    put_path(b, &f->f_path);
+    submit(ctx, b);
+    return 0;
+}
+#ifdef HAVE_TP_FINIT_MODULE
+TRACEPOINT_PROBE(syscalls, sys_exit_finit_module) {
+    u64 a[6];
+    syscall_args(a);
+    return emit_read_file(args, args->ret, (int)a[0]);
+}
+#endif
+#endif
+
+#if (defined(WANT_INIT_MODULE) && !defined(HAVE_TP_INIT_MODULE)) || \
+    (defined(WANT_SECURITY_KERNEL_READ_FILE) && !defined(HAVE_TP_FINIT_MODULE))
+RAW_TRACEPOINT_PROBE(sys_exit) {
+    struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+    long nr = 0;
+    bpf_probe_read_kernel(&nr, sizeof(nr), &regs->orig_ax);
+    if (nr != 175 && nr != 313) return 0;
+    long ret = (long)ctx->args[1];
+#if defined(WANT_INIT_MODULE) && !defined(HAVE_TP_INIT_MODULE)
+    if (nr == 175) return emit_syscall(ctx, EV_INIT_MODULE, ret);
+#endif
+#if defined(WANT_SECURITY_KERNEL_READ_FILE) && !defined(HAVE_TP_FINIT_MODULE)
+    if (nr == 313) {
+        long fd = 0;
+        bpf_probe_read_kernel(&fd, sizeof(fd), &regs->di);
+        return emit_read_file(ctx, ret, (int)fd);
+    }
+#endif
+    return 0;
+}
+#endif
+
+/* -- magic_write: the first bytes written to a regular file at offset 0 ----------------------------- */
+#ifdef WANT_MAGIC_WRITE
+static __always_inline int emit_magic(void *ctx, int fd, const void *ubuf, u64 count, s64 pos, int use_fpos) {
+    if (!ubuf || count == 0) return 0;
+    struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+    struct file *f = fd_file(t, fd);
+    if (!f) return 0;
+    struct file_info fi = {};
+    file_info(f, &fi);
+    if ((fi.mode & S_IFMT) != S_IFREG) return 0;
+    if (use_fpos) {
+        RD(pos, f->f_pos);
+        if (fi.flags & O_APPEND_) {
+            struct inode *ino; s64 size = 0;
+            RD(ino, f->f_inode);
+            RD(size, ino->i_size);
+            if (size > 0) return 0;
+        }
+    }
+    if (pos != 0) return 0;
+    struct buf *b = start(EV_MAGIC_WRITE, 0, 0);
+    if (!b) return 0;
+    put_u64(b, P0, fi.dev);
+    put_u64(b, P0 + 8, fi.ino);
+    set_off(P0 + 16);
+    put_user_blob(b, ubuf, count, MAGIC_BYTES);
+    put_path(b, &f->f_path);
+    submit(ctx, b);
+    return 0;
+}
+TRACEPOINT_PROBE(syscalls, sys_enter_write) {
+    return emit_magic(args, args->fd, args->buf, args->count, 0, 1);
+}
+TRACEPOINT_PROBE(syscalls, sys_enter_pwrite64) {
+    return emit_magic(args, args->fd, args->buf, args->count, args->pos, 0);
+}
+TRACEPOINT_PROBE(syscalls, sys_enter_writev) {
+    struct iovec iov = {};
+    if (args->vlen < 1) return 0;
+    bpf_probe_read_user(&iov, sizeof(iov), args->vec);
+    return emit_magic(args, args->fd, iov.iov_base, iov.iov_len, 0, 1);
+}
+TRACEPOINT_PROBE(syscalls, sys_enter_pwritev) {
+    struct iovec iov = {};
+    if (args->vlen < 1) return 0;
+    bpf_probe_read_user(&iov, sizeof(iov), args->vec);
+    return emit_magic(args, args->fd, iov.iov_base, iov.iov_len, (s64)args->pos_l, 0);
+}
+#endif
+
+/* -- mem_prot_alert: W+X mappings and protection changes, tracked per (process, address) ----------- */
+#ifdef WANT_MEM_PROT_ALERT
+static __always_inline int emit_alert(void *ctx, u32 alert) {
+    struct buf *b = start(EV_MEM_PROT_ALERT, 0, 0);
+    if (!b) return 0;
+    put_u64(b, P0, alert);
+    set_off(P0 + 8);
+    submit(ctx, b);
+    return 0;
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_mmap) {
+    long ret = args->ret;
+    if (ret < 0 && ret > -4096) return 0;
+    u64 a[6];
+    syscall_args(a);
+    u32 prot = a[2];
+    struct region_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .addr = (u64)ret};
+    if (prot & (PROT_WRITE_ | PROT_EXEC_)) regions.update(&k, &prot);
+    else regions.delete(&k);
+    if ((prot & (PROT_WRITE_ | PROT_EXEC_)) == (PROT_WRITE_ | PROT_EXEC_)) return emit_alert(args, 1);
+    return 0;
+}
+static __always_inline int on_mprotect(void *ctx, long ret) {
+    if (ret < 0) return 0;
+    u64 a[6];
+    syscall_args(a);
+    u32 prot = a[2];
+    struct region_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .addr = a[0]};
+    u32 *prev_p = regions.lookup(&k);
+    u32 alert = 0;
+    if (prev_p) {
+        u32 prev = *prev_p;
+        if (!(prev & PROT_EXEC_) && (prot & PROT_EXEC_)) alert = 2;
+        else if ((prev & PROT_EXEC_) && !(prev & PROT_WRITE_) && (prot & PROT_WRITE_) && (prot & PROT_EXEC_)) alert = 3;
+        else if ((prev & PROT_WRITE_) && (prev & PROT_EXEC_) && !(prot & PROT_WRITE_) && (prot & PROT_EXEC_)) alert = 4;
+    } else if ((prot & (PROT_WRITE_ | PROT_EXEC_)) == (PROT_WRITE_ | PROT_EXEC_)) {
+        alert = 2;     /* unknown region made W+X: it gains execute (Tracee: "to Executable") */
+    }
+    regions.update(&k, &prot);
+    if (alert) return emit_alert(ctx, alert);
+    return 0;
+}
+TRACEPOINT_PROBE(syscalls, sys_exit_mprotect) { return on_mprotect(args, args->ret); }
+TRACEPOINT_PROBE(syscalls, sys_exit_pkey_mprotect) { return on_mprotect(args, args->ret); }
+#endif
+
+/* -- kernel memory reads for the hooked_syscalls check (user space asks, its own getpgid runs it) -- */
+#ifdef WANT_HOOKED_SYSCALLS
+struct kread_req { u64 addr; u32 pid; u32 pad; };
+struct kread_res { s64 err; u8 data[4096]; };
+BPF_ARRAY(kread_req_map, struct kread_req, 1);
+BPF_ARRAY(kread_res_map, struct kread_res, 1);
+TRACEPOINT_PROBE(syscalls, sys_enter_getpgid) {
+    int zero = 0;
+    struct kread_req *rq = kread_req_map.lookup(&zero);
+    if (!rq || rq->pid != (bpf_get_current_pid_tgid() >> 32)) return 0;
+    struct kread_res *rs = kread_res_map.lookup(&zero);
+    if (!rs) return 0;
+    rs->err = bpf_probe_read_kernel(rs->data, sizeof(rs->data), (const void *)rq->addr);
+    return 0;
+}
+#endif

@@ -1,0 +1,194 @@
+"""Compiles and loads the BPF program (program.c) for a set of events and filters, through BCC.
+
+Only the probes the requested events need are compiled in (each WANT_<EVENT> switches on its
+tracepoints), so the kernel runs nothing for events no signature selects.
+"""
+
+from __future__ import annotations
+
+import ctypes as ct
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from types import ModuleType
+from typing import Iterable
+
+from tracee.bpf import catalog
+
+from .environment import tracefs_path
+
+__all__ = ["EVENT_SOURCES", "Filters", "LoadedProgram", "SUPPORTED_EVENTS", "build_source", "load"]
+
+# Every event this input produces; the catalog says which kernel facility each comes from on a
+# kernel that offers only tracepoints (what `tracee trace --list` prints).
+_PRODUCED = ("execve", "close", "dup", "dup2", "dup3", "ptrace", "process_vm_writev", "init_module",
+             "sched_process_exec", "sched_process_exit", "security_bprm_check", "security_file_open",
+             "security_socket_connect", "security_sb_mount", "security_kernel_read_file", "magic_write",
+             "mem_prot_alert", "hooked_syscalls")
+EVENT_SOURCES: dict[str, str] = {name: catalog.by_name(name).source for name in _PRODUCED}  # type: ignore[union-attr]
+SUPPORTED_EVENTS = frozenset(EVENT_SOURCES)
+KERNEL_EVENTS = SUPPORTED_EVENTS  # hooked_syscalls: WANT_ compiles its kernel-memory reader
+
+_CFLAGS = ("F_PID", 1), ("F_COMM", 2), ("F_UID", 4), ("F_CONTAINER", 8), ("F_FOLLOW", 16), \
+    ("F_EXEC_ENV", 32), ("F_WANT_EXEC", 64), ("F_WANT_BPRM", 128)
+FLAG = dict(_CFLAGS)
+
+
+@dataclass
+class Filters:
+    """What to trace: in-kernel filters (pids/comms/uids OR-ed by kind, AND-ed across kinds)."""
+
+    pids: tuple[int, ...] = ()
+    comms: tuple[str, ...] = ()
+    uids: tuple[int, ...] = ()
+    container: bool = False          # only processes in a mount namespace other than the host's
+    container_ids: tuple[str, ...] = ()  # (prefixes) checked in user space
+    follow: bool = False
+    exec_env: bool = False
+
+
+def _source_text() -> str:
+    return resources.files(__package__).joinpath("program.c").read_text()
+
+
+def _has_tracepoint(name: str) -> bool:
+    root = tracefs_path()
+    return bool(root and (root / "events" / "syscalls" / f"sys_exit_{name}").is_dir())
+
+
+def cgroup_mode() -> tuple[str | None, Path]:
+    """(v1 subsystem enum name or None for cgroup v2, the hierarchy's mount point)."""
+    mounts: dict[str, Path] = {}
+    v2: Path | None = None
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                left, _, right = line.partition(" - ")
+                fstype, _, options = right.split()[:3]
+                point = Path(left.split()[4])
+                if fstype == "cgroup2" and v2 is None:
+                    v2 = point
+                elif fstype == "cgroup":
+                    for opt in options.split(","):
+                        mounts.setdefault(opt, point)
+    except OSError:
+        pass
+    for controller in ("cpuset", "memory", "pids", "cpu"):  # Tracee reads the cpuset hierarchy
+        if controller in mounts:
+            return f"{controller}_cgrp_id", mounts[controller]
+    return None, v2 or Path("/sys/fs/cgroup")
+
+
+def build_source(events: Iterable[str], filters: Filters) -> str:
+    """The C text for `events` (unknown names are ignored: the caller checks them)."""
+    wanted = set(events) & KERNEL_EVENTS
+    defines = []
+    for name in sorted(KERNEL_EVENTS | {"sched_process_exec"}):
+        definition = catalog.by_name(name)
+        assert definition is not None, name
+        defines.append(f"#define EV_{name.upper()} {definition.id}")
+    defines += [f"#define WANT_{name.upper()} 1" for name in sorted(wanted)]
+    if filters.follow:
+        defines.append("#define WANT_FOLLOW 1")
+    for syscall in ("init_module", "finit_module"):
+        if _has_tracepoint(syscall):
+            defines.append(f"#define HAVE_TP_{syscall.upper()} 1")
+    subsys, _ = cgroup_mode()
+    defines.append("#define CGROUP_V1_SUBSYS " + (subsys if subsys else "-1"))
+    text = _source_text()
+    if subsys is None:  # the preprocessor cannot compare an enum name: pick the branch here
+        text = text.replace("#if CGROUP_V1_SUBSYS < 0", "#if 1")
+    else:
+        text = text.replace("#if CGROUP_V1_SUBSYS < 0", "#if 0")
+    return "\n".join(defines) + "\n" + text
+
+
+def host_ns(kind: str) -> int:
+    """Inode of the host's (pid 1's) namespace of `kind`; ours when pid 1's is not readable."""
+    for pid in ("1", "self"):
+        try:
+            return os.stat(f"/proc/{pid}/ns/{kind}").st_ino
+        except OSError:
+            continue
+    return 0
+
+
+class _Config(ct.Structure):
+    _fields_ = [("self_pid", ct.c_uint32), ("flags", ct.c_uint32), ("host_mnt_ns", ct.c_uint32),
+                ("host_pid_ns", ct.c_uint32)]
+
+
+@dataclass
+class LoadedProgram:
+    bpf: object
+    events: frozenset[str]
+    filters: Filters
+    host_mnt_ns: int
+    self_pid: int
+    cgroup_root: Path
+    probes: list[str] = field(default_factory=list)
+
+    def set_self_pid(self, pid: int) -> None:
+        self.self_pid = pid
+        self._write_config()
+
+    def _write_config(self) -> None:
+        f = self.filters
+        flags = 0
+        flags |= FLAG["F_PID"] if f.pids else 0
+        flags |= FLAG["F_COMM"] if f.comms else 0
+        flags |= FLAG["F_UID"] if f.uids else 0
+        flags |= FLAG["F_CONTAINER"] if (f.container or f.container_ids) else 0
+        flags |= FLAG["F_FOLLOW"] if f.follow else 0
+        flags |= FLAG["F_EXEC_ENV"] if f.exec_env else 0
+        flags |= FLAG["F_WANT_EXEC"] if "sched_process_exec" in self.events else 0
+        host_pid_ns = host_ns("pid")
+        self.bpf[b"config_map"][ct.c_int(0)] = _Config(self.self_pid, flags, self.host_mnt_ns, host_pid_ns)
+
+    def drops(self) -> int:
+        """Records the kernel side could not build (scratch map lookup failures)."""
+        try:
+            return int(sum(self.bpf[b"counters"][ct.c_int(0)]))
+        except Exception:  # noqa: BLE001 - counters are informative only
+            return 0
+
+    def close(self) -> None:
+        try:
+            self.bpf.cleanup()
+        except Exception:  # noqa: BLE001 - best effort at shutdown
+            pass
+
+
+def load(bcc: ModuleType, events: Iterable[str], filters: Filters, *, self_pid: int | None = None) -> LoadedProgram:
+    """Compile, load and attach; BCC attaches TRACEPOINT_PROBE/RAW_TRACEPOINT_PROBE by name."""
+    events = frozenset(events)
+    source = build_source(events, filters)
+    try:
+        bpf = bcc.BPF(text=source.encode(), cflags=["-Wno-unused-function", "-Wno-macro-redefined"])
+    except Exception as exc:
+        raise RuntimeError(_compile_error(exc)) from None
+    _, root = cgroup_mode()
+    prog = LoadedProgram(bpf, events, filters, host_ns("mnt"),
+                         os.getpid() if self_pid is None else self_pid, root)
+    prog.probes = sorted([*(tp.decode() if isinstance(tp, bytes) else str(tp) for tp in bpf.tracepoint_fds),
+                          *("raw:" + (tp.decode() if isinstance(tp, bytes) else str(tp))
+                            for tp in bpf.raw_tracepoint_fds)])
+    prog._write_config()
+    for pid in filters.pids:
+        bpf[b"pid_filter"][ct.c_uint32(pid)] = ct.c_uint8(1)
+    for uid in filters.uids:
+        bpf[b"uid_filter"][ct.c_uint32(uid)] = ct.c_uint8(1)
+    for comm in filters.comms:
+        key = bpf[b"comm_filter"].Key()
+        raw = comm.encode()[:15]
+        ct.memmove(ct.addressof(key), raw, len(raw))
+        bpf[b"comm_filter"][key] = ct.c_uint8(1)
+    return prog
+
+
+def _compile_error(exc: BaseException) -> str:
+    text = str(exc)
+    if "super-user" in text or "Operation not permitted" in text:
+        return "loading the BPF program was refused: run as root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)"
+    return f"BPF program failed to compile or load: {text.strip().splitlines()[-1] if text.strip() else exc!r}"

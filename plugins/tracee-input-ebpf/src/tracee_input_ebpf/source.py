@@ -1,0 +1,249 @@
+"""The live input: loads the BPF program, reads its perf buffer in batches, yields tracee.Events."""
+
+from __future__ import annotations
+
+import ctypes as ct
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping
+
+from tracee import Event
+from tracee.bpf import catalog
+
+from . import environment
+from .containers import ContainerTracker
+from .decode import Decoder
+from .program import SUPPORTED_EVENTS, Filters, LoadedProgram, load
+
+__all__ = ["EbpfSource", "SourceOptions", "options_from_mapping"]
+
+
+@dataclass
+class SourceOptions:
+    events: frozenset[str]
+    filters: Filters
+    buffer_pages: int = 256          # per CPU: 1 MiB with 4 KiB pages
+    wakeup_events: int = 64          # records per wakeup: batching, the Python side is the bottleneck
+    poll_ms: int = 50                # also the longest a lone event waits before it is read
+    hooks_interval: float = 0.0      # seconds between hooked_syscalls checks (0: start + SIGUSR1)
+    include_self: bool = False       # tests trace their own process
+
+
+def _parse_events(spec: str | None) -> frozenset[str]:
+    """`a,b` of event names or Tracee event sets (e.g. `fs`, `proc`, `lsm_hooks`)."""
+    if not spec:
+        return SUPPORTED_EVENTS
+    names: set[str] = set()
+    for item in (x.strip() for x in spec.split(",")):
+        if not item:
+            continue
+        if item in SUPPORTED_EVENTS:
+            names.add(item)
+            continue
+        members = set(catalog.names_in_set(item)) & SUPPORTED_EVENTS
+        if members:
+            names |= members
+        elif catalog.by_name(item) is not None:
+            raise ValueError(f"--events: {item} is a Tracee event this input does not produce "
+                             f"(supported: {', '.join(sorted(SUPPORTED_EVENTS))})")
+        else:
+            raise ValueError(f"--events: unknown event or set {item!r}")
+    return frozenset(names)
+
+
+def options_from_mapping(opts: Mapping[str, Any], events: frozenset[str]) -> SourceOptions:
+    """Build SourceOptions from the click options (param names `ebpf_*`)."""
+    container = opts.get("ebpf_container")
+    ids: tuple[str, ...] = ()
+    if container and container != "all":
+        ids = (str(container),)
+    filters = Filters(
+        pids=tuple(int(p) for p in opts.get("ebpf_pid") or ()),
+        comms=tuple(opts.get("ebpf_comm") or ()),
+        uids=tuple(int(u) for u in opts.get("ebpf_uid") or ()),
+        container=bool(container),
+        container_ids=ids,
+        follow=bool(opts.get("ebpf_follow")),
+        exec_env=bool(opts.get("ebpf_exec_env")),
+    )
+    pages = int(opts.get("ebpf_buffer_pages") or 256)
+    if pages <= 0 or pages & (pages - 1):
+        raise ValueError(f"--ebpf-buffer-pages {pages}: must be a power of two")
+    return SourceOptions(events=events, filters=filters, buffer_pages=pages,
+                         hooks_interval=float(opts.get("ebpf_hooks_interval") or 0))
+
+
+class EbpfSource:
+    """An `Input`: events() yields until close(); stats() counts read/lost/dropped."""
+
+    def __init__(self, options: SourceOptions, *, warn: Callable[[str], None] = lambda m: None,
+                 info: Callable[[str], None] = lambda m: None) -> None:
+        self.options = options
+        self._warn = warn
+        self._closed = threading.Event()
+        self._wake_hooks = threading.Event()
+        bcc = environment.ensure_ready(info)
+        self._bcc = bcc
+        started = time.monotonic()
+        self.program: LoadedProgram = load(bcc, options.events, options.filters,
+                                           self_pid=0 if options.include_self else os.getpid())
+        info(f"ebpf: {len(self.program.probes)} probe(s) attached for {len(options.events)} event(s) "
+             f"in {time.monotonic() - started:.1f}s")
+        uts = self.program.bpf[b"uts_names"]
+
+        def hostname(inum: int) -> str:
+            try:
+                return uts[ct.c_uint32(inum)].name.decode("utf-8", "replace")
+            except KeyError:
+                return os.uname().nodename
+        self.containers = ContainerTracker(self.program.cgroup_root, self.program.host_mnt_ns)
+        self.decoder = Decoder(hostname=hostname, containers=self.containers,
+                               container_ids=options.filters.container_ids)
+        self.read = 0
+        self.yielded = 0
+        self.lost_per_cpu: dict[int, int] = {}
+        self._lost_reported = 0.0
+        self._pending: list[bytes] = []
+        self._hooks = None
+        self._opened = False
+        self._open_buffers()  # before anyone is told we are ready: no record finds the buffer closed
+
+    # -- reading --------------------------------------------------------------------------------------
+    def _open_buffers(self) -> None:
+        if self._opened:
+            return
+        self._opened = True
+        pending = self._pending
+        string_at = ct.string_at
+        append = pending.append
+
+        def on_record(cpu: int, data: Any, size: int) -> None:
+            append(string_at(data, size))
+
+        table = self.program.bpf[b"events"]
+        for cpu in self._bcc.utils.get_online_cpus():
+            def on_lost(count: int, cpu: int = cpu) -> None:
+                self.lost_per_cpu[cpu] = self.lost_per_cpu.get(cpu, 0) + count
+            table._open_perf_buffer(cpu, on_record, self.options.buffer_pages, on_lost,
+                                    self.options.wakeup_events)
+
+    def batches(self) -> Iterator[list[Event]]:
+        """Lists of events, one per read of the buffers (the `tracee trace` command flushes after each)."""
+        self._open_buffers()
+        bpf = self.program.bpf
+        pending = self._pending
+        decode = self.decoder.decode
+        previous_usr1 = None
+        if "hooked_syscalls" in self.options.events:
+            first = self._check_hooks()
+            if first is not None:
+                self.read += 1
+                yield [first]
+            if threading.current_thread() is threading.main_thread():
+                previous_usr1 = signal.signal(signal.SIGUSR1, lambda *_: self._wake_hooks.set())
+        next_hooks = time.monotonic() + self.options.hooks_interval if self.options.hooks_interval else None
+        poll_ms = self.options.poll_ms
+        try:
+            while not self._closed.is_set():
+                bpf.perf_buffer_poll(timeout=poll_ms)
+                # Rings below their wakeup threshold are not signalled: read them anyway, so a
+                # lone event (a ptrace call) waits at most one poll interval.
+                bpf.perf_buffer_consume()
+                if pending:
+                    raw = pending[:]
+                    del pending[:]
+                    self.read += len(raw)
+                    out = []
+                    for record in raw:
+                        event = decode(record)
+                        if event is not None:
+                            out.append(event)
+                    if out:
+                        self.yielded += len(out)
+                        yield out
+                if self.lost_per_cpu:
+                    self._report_lost()
+                if next_hooks is not None and time.monotonic() >= next_hooks:
+                    next_hooks = time.monotonic() + self.options.hooks_interval
+                    self._wake_hooks.set()
+                if self._wake_hooks.is_set():
+                    self._wake_hooks.clear()
+                    event = self._check_hooks()
+                    if event is not None:
+                        self.read += 1
+                        yield [event]
+        finally:
+            if previous_usr1 is not None:
+                signal.signal(signal.SIGUSR1, previous_usr1)
+            self.program.close()
+
+    def events(self) -> Iterator[Event]:
+        for batch in self.batches():
+            yield from batch
+
+    def close(self) -> None:
+        """Safe from a signal handler: events() returns within one poll interval."""
+        self._closed.set()
+
+    # -- counters ---------------------------------------------------------------------------------------
+    @property
+    def lost(self) -> int:
+        return sum(self.lost_per_cpu.values())
+
+    def stats(self) -> dict[str, int]:
+        return {"read": self.read, "lost": self.lost, "dropped": self.program.drops(),
+                "skipped": self.decoder.filtered}
+
+    def _report_lost(self) -> None:
+        now = time.monotonic()
+        if now - self._lost_reported < 5:
+            return
+        self._lost_reported = now
+        per_cpu = ", ".join(f"cpu{c}={n}" for c, n in sorted(self.lost_per_cpu.items()))
+        self._warn(f"lost {self.lost} event(s) so far (perf buffer full: {per_cpu}); "
+                   "filter more (--comm/--pid/--container) or raise --ebpf-buffer-pages")
+
+    def lost_summary(self) -> str:
+        per_cpu = " ".join(f"cpu{c}={n}" for c, n in sorted(self.lost_per_cpu.items())) or "none"
+        return (f"{self.read} records read, {self.yielded} events, {self.lost} lost "
+                f"(per buffer: {per_cpu}), {self.program.drops()} dropped in kernel, "
+                f"{self.decoder.truncated} truncated")
+
+    # -- hooked_syscalls ----------------------------------------------------------------------------
+    def _check_hooks(self) -> Event | None:
+        from .hooks import HookCheckError, SyscallTableChecker
+
+        try:
+            if self._hooks is None:
+                self._hooks = SyscallTableChecker(self.program.bpf)
+            hooked = self._hooks.check()
+        except (HookCheckError, OSError) as exc:
+            self._warn(f"hooked_syscalls: check skipped: {exc}")
+            return None
+        return self._self_event("hooked_syscalls", [{"name": "hooked_syscalls",
+                                                     "type": "[]trace.HookedSymbolData", "value": hooked}])
+
+    def _self_event(self, name: str, args: list[dict]) -> Event:
+        """A user-space event, in this process's context (as Tracee emits its own derived events)."""
+        definition = catalog.by_name(name)
+        pid = os.getpid()
+        stat = os.stat
+        return Event(name, args, timestamp=time.time_ns(), process_id=pid, thread_id=threading.get_native_id(),
+                     host_process_id=pid, host_thread_id=threading.get_native_id(),
+                     parent_process_id=os.getppid(), host_parent_process_id=os.getppid(),
+                     user_id=os.getuid(), mount_namespace=stat("/proc/self/ns/mnt").st_ino,
+                     pid_namespace=stat("/proc/self/ns/pid").st_ino,
+                     process_name=_own_comm(), host_name=os.uname().nodename,
+                     event_id=definition.id if definition else 0)
+
+
+def _own_comm() -> str:
+    try:
+        with open("/proc/self/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return os.path.basename(sys.argv[0])[:15]
