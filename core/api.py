@@ -123,10 +123,10 @@ class RuleLoadContext:
 
     def fail(self, message: str) -> None:
         """Report a broken rule file or rule; with --strict-plugins the run stops."""
-        self.reporter.error(message)
         if self.strict:
             from .errors import FatalError
-            raise FatalError(message)
+            raise FatalError(message + " [--strict-plugins]")
+        self.reporter.error(message)
 
 
 @dataclass(frozen=True)

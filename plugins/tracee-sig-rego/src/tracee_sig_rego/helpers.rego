@@ -3,7 +3,14 @@
 package tracee.helpers
 
 # The value of the event argument called arg_name; undefined when the event has no such argument.
+# Besides Tracee's `args` list, the plugin passes the arguments as an object of name -> value
+# (tracee_sig_rego_args), which rego-cpp reads about 3x faster than it scans the list. A name that
+# occurs twice in an event is left out of it and listed in tracee_sig_rego_dups, and is searched
+# in the list, as Tracee's helper did (two different values then make an evaluation error).
 get_tracee_argument(arg_name) = res {
+	res := input.tracee_sig_rego_args[arg_name]
+} else = res {
+	input.tracee_sig_rego_dups[arg_name]
 	arg := input.args[_]
 	arg.name == arg_name
 	res := arg.value

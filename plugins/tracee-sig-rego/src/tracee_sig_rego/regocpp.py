@@ -14,13 +14,16 @@ import contextlib
 import ctypes
 import json
 import math
+import os
 import re
-from typing import Any
+import sys
+import tempfile
+from typing import Any, Iterator
 
 from regopy import Bundle, Interpreter, LogLevel, RegoError
 from regopy import rego_shared as _rs
 
-__all__ = ["Bundle", "Interpreter", "new_interpreter", "RegoError", "QueryError", "Runner",
+__all__ = ["Bundle", "Interpreter", "LogLevel", "new_interpreter", "captured_stdout", "printed_error", "RegoError", "QueryError", "Runner",
            "line_col", "parse_errors"]
 
 _lib = _rs.rego
@@ -102,14 +105,15 @@ def _build_input(value: Any) -> int:
     return p
 
 
-def new_interpreter() -> Interpreter:
-    """An interpreter that reports errors only through exceptions and outputs.
+def new_interpreter(log_level: LogLevel = LogLevel.NONE) -> Interpreter:
+    """An interpreter that prints nothing unless asked to.
 
     At its default log level rego-cpp prints every compile error to the process's stdout (file
-    descriptor 1), which would land in the middle of the findings stream.
+    descriptor 1), which would land in the middle of the findings stream. Some errors exist only
+    in that printout (see `printed_error`): the loader raises the level inside `captured_stdout`.
     """
     interpreter = Interpreter()
-    interpreter.log_level = LogLevel.NONE
+    interpreter.log_level = log_level
     return interpreter
 
 
@@ -126,8 +130,8 @@ class Runner:
     use one Runner per thread.
     """
 
-    def __init__(self) -> None:
-        self.interpreter = new_interpreter()
+    def __init__(self, interpreter: Interpreter | None = None) -> None:
+        self.interpreter = interpreter or new_interpreter()
         self._impl = self.interpreter._impl
         #: How many inputs went through the slower JSON-term path (big integers).
         self.term_inputs = 0
@@ -234,3 +238,51 @@ def line_col(source: str, offset: int) -> tuple[int, int]:
     line = data.count(b"\n") + 1
     start = data.rfind(b"\n") + 1
     return line, len(data[start:].decode("utf-8", "replace")) + 1
+
+
+_PRINTED_RE = re.compile(r"^Errors:\n(?P<message>(?:(?!-- ).*\n)+?)-- (?P<where>.+:\d+:\d+)$", re.MULTILINE)
+
+
+def printed_error(text: str) -> str | None:
+    """`file:line:col: message` of the first error in rego-cpp's printed report, if any.
+
+    Some compile passes run lazily at the first query; their errors come back only as
+    "shape `rego-errorseq` has no field `rego-data`", while the located message is printed.
+    """
+    found = _PRINTED_RE.search(text)
+    if found is None:
+        return None
+    message = " ".join(line.strip() for line in found.group("message").splitlines() if line.strip())
+    return f"{found.group('where')}: {message}"
+
+
+@contextlib.contextmanager
+def captured_stdout() -> Iterator[list[str]]:
+    """Collect what rego-cpp prints on file descriptor 1; the list holds the text after the block.
+
+    Used only while rule files load (before any finding is written), never per event.
+    """
+    captured: list[str] = []
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no usable fd 1: nothing to protect
+        yield captured
+        return
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 1)
+        try:
+            yield captured
+        finally:
+            _fflush()
+            os.dup2(saved, 1)
+            os.close(saved)
+            tmp.seek(0)
+            captured.append(tmp.read().decode("utf-8", "replace"))
+
+
+def _fflush() -> None:
+    # rego-cpp prints through C stdio (std::cout is synced with it): flush into the capture file
+    # before fd 1 goes back to the real stdout.
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None).fflush(None)

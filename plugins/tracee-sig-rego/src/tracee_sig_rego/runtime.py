@@ -24,11 +24,58 @@ from tracee.api import Reporter
 
 from .regocpp import Bundle, Interpreter, QueryError, RegoError, Runner, new_interpreter, parse_errors
 from .signature import RegoSignature
+from .source import input_fields
 
-__all__ = ["RegoRuntime", "AGGREGATE_PACKAGE"]
+__all__ = ["AGGREGATE_PACKAGE", "InputShape", "RegoRuntime", "rego_input"]
 
 AGGREGATE_PACKAGE = "tracee_sig_rego.group"
 _ENTRY_ALL = b"tracee_sig_rego/group/m"
+#: Module name of the helper library compiled into every bundle (Tracee's `helpers.rego`).
+BUILTIN_HELPERS_NAME = "tracee_sig_rego/helpers.rego"
+
+
+@dataclass(frozen=True)
+class InputShape:
+    """What a group's `input` holds: the event fields its modules read (None: all), and whether
+    the helper's name → value object of arguments is needed (some module calls
+    get_tracee_argument)."""
+
+    fields: tuple[str, ...] | None = None
+    argmap: bool = True
+
+    @classmethod
+    def of(cls, sources: list[str]) -> "InputShape":
+        used = [input_fields(s) for s in sources]
+        fields = None if any(f is None for f in used) else tuple(sorted(set().union(*used)))  # type: ignore[arg-type]
+        return cls(fields, any("get_tracee_argument" in s for s in sources))
+
+
+FULL_INPUT = InputShape()
+
+
+def rego_input(event: dict[str, Any], shape: InputShape = FULL_INPUT) -> dict[str, Any]:
+    """The `input` document for `event` (its `to_dict()` wire form), as the helpers expect it.
+
+    Why trimmed: the cost of every `input` access in rego-cpp grows with the size of the input
+    document, so a group gets only the fields its modules name (see `source.input_fields`).
+    """
+    out = dict(event) if shape.fields is None else {k: event[k] for k in shape.fields if k in event}
+    if shape.argmap:
+        argmap: dict[str, Any] = {}
+        dups: dict[str, bool] | None = None
+        for arg in event.get("args") or ():
+            name = arg.get("name")
+            if name in argmap or (dups and name in dups):
+                dups = dups or {}
+                dups[name] = True
+                argmap.pop(name, None)
+            else:
+                argmap[name] = arg.get("value")
+        out["tracee_sig_rego_args"] = argmap
+        if dups:  # the helper searches the list for these, as Tracee did
+            out["tracee_sig_rego_dups"] = dups
+            out["args"] = event.get("args")
+    return out
 
 
 @dataclass
@@ -41,6 +88,7 @@ class Group:
     #: The member the engine dispatches to first: it evaluates, the others read its results.
     leader: int = -1
     failed: str | None = None  # why the bundle could not be built
+    shape: InputShape = FULL_INPUT
 
     @property
     def keys(self) -> tuple[int, ...]:
@@ -137,6 +185,9 @@ class RegoRuntime:
         group = Group(members, leader=members[0].key if members else -1)
         if not members:
             return group
+        # The built-in helpers' own input use is what rego_input provides; extra helpers count.
+        group.shape = InputShape.of([source for name, source in self.helpers if name != BUILTIN_HELPERS_NAME]
+                                    + [self.sources[s.key][1] for s in members])
         builder = new_interpreter()
         entrypoints = ["tracee_sig_rego/group/m"] + [f"tracee_sig_rego/group/r{s.key}" for s in members]
         try:
@@ -163,9 +214,9 @@ class RegoRuntime:
             return {}
         runner = state.runner
         try:
-            runner.set_input(event.to_dict())
+            runner.set_input(rego_input(event.to_dict(), group.shape))
         except (QueryError, ValueError, TypeError, RecursionError) as exc:
-            self.reporter.error(f"rego: cannot pass a {event.event_name} event to Rego ({exc}); "
+            self.reporter.error(f"rego: cannot pass event {event.event_name} to Rego ({exc}); "
                                 f"treated as no match (further failures are only counted)",
                                 once_key=f"{self.cache_key}:input")
             return {}
@@ -195,8 +246,8 @@ class RegoRuntime:
     def _failed(self, sig: RegoSignature, event: Event, why: str) -> None:
         self.eval_failures[sig.key] = self.eval_failures.get(sig.key, 0) + 1
         # Reporter.error counts every call and prints the first per key.
-        self.reporter.error(f"rego signature {sig.metadata.id} ({sig.path}) failed on a {event.event_name} "
-                            f"event: {why}; treated as no match (further failures are only counted)",
+        self.reporter.error(f"rego signature {sig.metadata.id} ({sig.path}) failed on event {event.event_name}"
+                            f": {why}; treated as no match (further failures are only counted)",
                             once_key=f"{self.cache_key}:eval:{sig.key}")
 
     def unexpected_value(self, sig: RegoSignature, value: Any) -> None:

@@ -1,0 +1,14 @@
+"""Fixtures for tracee-sig-rego's tests (helpers live in rego_kit.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(name="rules_dir")
+def _rules_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "rules"
+    d.mkdir()
+    return d
