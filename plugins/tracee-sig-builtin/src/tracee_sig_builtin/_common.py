@@ -9,8 +9,9 @@ from typing import Any, Iterable, Mapping
 from tracee import Event, SignatureError, SignatureMetadata
 from tracee.bpf import decoders
 
-__all__ = ["READ", "WRITE", "BoundedMap", "file_access", "flags_text", "metadata", "names_setting",
-           "positive_int_setting", "check_settings", "sockaddr_ip_port", "TASK_COMM_LEN"]
+__all__ = ["READ", "TASK_COMM_LEN", "WRITE", "BoundedMap", "arg", "check_settings", "fd_number", "file_access",
+           "flags_text", "has_arg", "metadata", "names_setting", "positive_int_setting", "sockaddr_ip_port",
+           "warn_evictions"]
 
 # Every built-in signature of the tracee-rules era carries version 0.1.0 (TRACEE.md §3.0).
 VERSION = "0.1.0"
@@ -24,6 +25,27 @@ def metadata(sig_id: str, name: str, description: str, severity: int, mitre: str
     """Tracee's metadata shape: version 0.1.0, properties Severity and "MITRE ATT&CK"."""
     return SignatureMetadata(id=sig_id, name=name, version=VERSION, description=description, tags=tags,
                              properties={"Severity": severity, "MITRE ATT&CK": mitre})
+
+
+# -- arguments ------------------------------------------------------------------------------------
+_MISSING = object()
+
+
+def arg(event: Event, name: str, default: Any = None) -> Any:
+    """The value of the first argument called `name` (as `Event.get_arg`), found by a scan.
+
+    Why not get_arg: it builds a name->value map of all the arguments on first use, which costs
+    more than the whole rule when a rule reads one or two of the first arguments (pathname and
+    flags of security_file_open are the first two of seven; sched_process_exec has thirteen).
+    """
+    for item in event.args:
+        if item["name"] == name:
+            return item.get("value")
+    return default
+
+
+def has_arg(event: Event, name: str) -> bool:
+    return arg(event, name, _MISSING) is not _MISSING
 
 
 # -- open flags ------------------------------------------------------------------------------------
@@ -60,17 +82,17 @@ def flags_text(flags: Any) -> Any:
 _ADDR_KEY = "tracee_sig_builtin.ip_port:"
 
 
-def sockaddr_ip_port(event: Event, arg: str = "remote_addr") -> tuple[str, str] | None:
+def sockaddr_ip_port(event: Event, name: str = "remote_addr") -> tuple[str, str] | None:
     """(ip, port) of a sockaddr argument in any form the decoders read (map, old quoted string,
     raw bytes); ("", "") for non-INET families; None if the argument is missing. Memoised on the
     event, as TRC-1 and TRC-13 both read the same connect. Undecodable values raise ValueError."""
     cache = event.cache
-    key = _ADDR_KEY + arg
+    key = _ADDR_KEY + name
     if cache is not None:
         found = cache.get(key)
         if found is not None:
             return found
-    value = event.get_arg(arg)
+    value = arg(event, name)
     if value is None:
         return None
     result = decoders.sockaddr_ip_port(value)
@@ -92,30 +114,30 @@ def fd_number(value: Any, what: str) -> int:
 
 
 # -- settings (the `signatures: {ID: {...}}` section of the tuning file) ---------------------------
-def check_settings(sig_id: str, settings: Mapping[str, Any], known: Iterable[str]) -> None:
+def check_settings(settings: Mapping[str, Any], known: Iterable[str]) -> None:
     """Reject keys this signature does not know, naming the ones it does."""
     known = sorted(known)
     for key in settings:
         if key not in known:
-            raise SignatureError(f"unknown setting {key!r} for {sig_id} (known: {', '.join(known)})")
+            raise SignatureError(f"unknown setting {key!r} (known: {', '.join(known)})")
 
 
-def names_setting(sig_id: str, key: str, value: Any, *, comm: bool = False) -> list[str]:
+def names_setting(key: str, value: Any, *, comm: bool = False) -> list[str]:
     """A list of non-empty strings; process names (`comm`) are cut to the 15 characters the kernel keeps."""
     if isinstance(value, str) or not isinstance(value, list):
-        raise SignatureError(f"{sig_id} setting {key!r} must be a list of strings, got {value!r}")
+        raise SignatureError(f"setting {key!r} must be a list of strings, got {value!r}")
     names = []
     for item in value:
         if not isinstance(item, str) or not item.strip():
-            raise SignatureError(f"{sig_id} setting {key!r}: every entry must be a non-empty string, got {item!r}")
+            raise SignatureError(f"setting {key!r}: every entry must be a non-empty string, got {item!r}")
         item = item.strip()
         names.append(item[:TASK_COMM_LEN] if comm else item)
     return names
 
 
-def positive_int_setting(sig_id: str, key: str, value: Any) -> int:
+def positive_int_setting(key: str, value: Any) -> int:
     if type(value) is not int or value < 1:
-        raise SignatureError(f"{sig_id} setting {key!r} must be a positive integer, got {value!r}")
+        raise SignatureError(f"setting {key!r} must be a positive integer, got {value!r}")
     return value
 
 

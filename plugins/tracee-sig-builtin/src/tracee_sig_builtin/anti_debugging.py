@@ -5,7 +5,7 @@ from __future__ import annotations
 from tracee import Event, EventSelector, Signature
 from tracee.bpf.decoders import ptrace_request
 
-from ._common import metadata
+from ._common import arg, metadata
 
 
 class AntiDebugging(Signature):
@@ -18,6 +18,6 @@ class AntiDebugging(Signature):
     def on_event(self, event: Event) -> None:
         if event.event_name != "ptrace":
             return
-        request = event.get_arg("request")
+        request = arg(event, "request")
         if request == "PTRACE_TRACEME" or (type(request) is int and ptrace_request(request) == "PTRACE_TRACEME"):
             self.match(event, None)

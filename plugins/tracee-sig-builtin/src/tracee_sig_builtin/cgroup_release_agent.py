@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tracee import Event, EventSelector, Signature
 
-from ._common import WRITE, file_access, flags_text, metadata
+from ._common import WRITE, arg, file_access, flags_text, metadata
 
 
 class CgroupReleaseAgent(Signature):
@@ -21,8 +21,8 @@ class CgroupReleaseAgent(Signature):
     def on_event(self, event: Event) -> None:
         if event.event_name != "security_file_open":
             return
-        path = event.get_arg("pathname")
+        path = arg(event, "pathname")
         if type(path) is str and path.endswith("/release_agent"):
-            flags = event.get_arg("flags")
+            flags = arg(event, "flags")
             if file_access(flags) & WRITE:
                 self.match(event, {"File Flags": flags_text(flags), "File Path": path})

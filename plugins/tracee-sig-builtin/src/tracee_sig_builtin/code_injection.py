@@ -7,7 +7,7 @@ import re
 from tracee import Event, EventSelector, Signature
 from tracee.bpf.decoders import ptrace_request
 
-from ._common import WRITE, file_access, flags_text, metadata
+from ._common import WRITE, arg, file_access, flags_text, metadata
 
 # Tracee's pattern, searched unanchored as Rego's regex.match does. Quirk kept: `\d.+` needs two
 # characters, so /proc/1/mem does not match while /proc/12/mem and /proc/self/mem do. ASCII `\d`
@@ -28,19 +28,19 @@ class CodeInjection(Signature):
     def on_event(self, event: Event) -> None:
         name = event.event_name
         if name == "security_file_open":
-            path = event.get_arg("pathname")
+            path = arg(event, "pathname")
             # Cheap test first: nearly every open is of another file.
             if type(path) is not str or "/mem" not in path or PROC_MEM.search(path) is None:
                 return
-            flags = event.get_arg("flags")
+            flags = arg(event, "flags")
             if file_access(flags) & WRITE:
                 self.match(event, {"file flags": flags_text(flags), "file path": path})
         elif name == "ptrace":
-            request = event.get_arg("request")
+            request = arg(event, "request")
             if request == "PTRACE_POKETEXT" or (type(request) is int and ptrace_request(request) == "PTRACE_POKETEXT"):
                 self.match(event, None)
         elif name == "process_vm_writev":
-            pid = event.get_arg("pid")
+            pid = arg(event, "pid")
             if type(pid) is str and pid.lstrip("-").isdigit():
                 pid = int(pid)
             if type(pid) is int and pid != event.process_id:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tracee import Event, EventSelector, Signature
 
-from ._common import metadata
+from ._common import arg, metadata
 
 
 class DiskMount(Signature):
@@ -21,7 +21,7 @@ class DiskMount(Signature):
     def on_event(self, event: Event) -> None:
         if event.event_name != "security_sb_mount":
             return
-        device = event.get_arg("dev_name")
+        device = arg(event, "dev_name")
         if type(device) is not str or not device.startswith("/dev/"):
             return
         if event.process_name.startswith("runc:") and event.thread_id == 1:

@@ -8,7 +8,7 @@ from typing import Any
 
 from tracee import Event, EventSelector, Signature
 
-from ._common import metadata
+from ._common import arg, has_arg, metadata
 
 
 def looks_like_elf(data: Any) -> bool:
@@ -44,5 +44,5 @@ class DroppedExecutable(Signature):
     def on_event(self, event: Event) -> None:
         if event.event_name != "magic_write":
             return
-        if looks_like_elf(event.get_arg("bytes")) and event.has_arg("pathname"):
-            self.match(event, {"file path": event.get_arg("pathname")})
+        if looks_like_elf(arg(event, "bytes")) and has_arg(event, "pathname"):
+            self.match(event, {"file path": arg(event, "pathname")})

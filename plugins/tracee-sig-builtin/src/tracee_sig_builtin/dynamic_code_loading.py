@@ -5,7 +5,7 @@ from __future__ import annotations
 from tracee import Event, EventSelector, Signature
 from tracee.bpf.decoders import mem_prot_alert
 
-from ._common import metadata
+from ._common import arg, metadata
 
 ALERT = "Protection changed from W+E to E!"
 
@@ -20,6 +20,6 @@ class DynamicCodeLoading(Signature):
     def on_event(self, event: Event) -> None:
         if event.event_name != "mem_prot_alert":
             return
-        alert = event.get_arg("alert")
+        alert = arg(event, "alert")
         if alert == ALERT or (type(alert) is int and mem_prot_alert(alert) == ALERT):
             self.match(event, None)

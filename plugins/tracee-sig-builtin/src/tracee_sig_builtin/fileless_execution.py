@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tracee import Event, EventSelector, Signature
 
-from ._common import metadata
+from ._common import arg, metadata
 
 
 class FilelessExecution(Signature):
@@ -18,7 +18,7 @@ class FilelessExecution(Signature):
     def on_event(self, event: Event) -> None:
         if event.event_name != "sched_process_exec":
             return
-        path = event.get_arg("pathname")
+        path = arg(event, "pathname")
         if type(path) is not str:
             return
         if path.startswith("memfd:"):

@@ -6,7 +6,7 @@ from typing import Any
 
 from tracee import Event, EventSelector, Signature, SignatureError
 
-from ._common import check_settings, metadata, names_setting
+from ._common import arg, check_settings, metadata, names_setting
 
 SHELLS = ("/ash", "/bash", "/csh", "/ksh", "/sh", "/tcsh", "/zsh", "/dash")
 # "httpd-foregroun" is httpd-foreground cut to the kernel's 15-character comm.
@@ -31,19 +31,19 @@ class IllegitimateShell(Signature):
         self.web_servers = frozenset(WEB_SERVERS)
 
     def configure(self, settings: dict[str, Any]) -> None:
-        check_settings("TRC-12", settings, ("shells", "web_servers"))
+        check_settings(settings, ("shells", "web_servers"))
         if "web_servers" in settings:
-            extra = names_setting("TRC-12", "web_servers", settings["web_servers"], comm=True)
+            extra = names_setting("web_servers", settings["web_servers"], comm=True)
             self.web_servers = frozenset(WEB_SERVERS).union(extra)
         if "shells" in settings:
-            names = names_setting("TRC-12", "shells", settings["shells"])
+            names = names_setting("shells", settings["shells"])
             if any("/" in n.strip("/") for n in names):
-                raise SignatureError("TRC-12 setting 'shells': give program names such as 'fish', not paths")
+                raise SignatureError("setting 'shells': give program names such as 'fish', not paths")
             self.shells = tuple(dict.fromkeys(SHELLS + tuple("/" + n.strip("/") for n in names)))
 
     def on_event(self, event: Event) -> None:
         if event.event_name != "security_bprm_check" or event.process_name not in self.web_servers:
             return
-        path = event.get_arg("pathname")
+        path = arg(event, "pathname")
         if type(path) is str and path.endswith(self.shells):
             self.match(event, None)

@@ -6,7 +6,8 @@ from typing import Any
 
 from tracee import Event, EventSelector, Signature
 
-from ._common import BoundedMap, check_settings, metadata, positive_int_setting, sockaddr_ip_port, warn_evictions
+from ._common import (BoundedMap, arg, check_settings, metadata, positive_int_setting, sockaddr_ip_port,
+                      warn_evictions)
 
 ENV_KEY = "KUBERNETES_SERVICE_HOST="
 DEFAULT_MAX_CONTAINERS = 16384
@@ -31,9 +32,9 @@ class K8sApiConnection(Signature):
         self.api_ips = BoundedMap(DEFAULT_MAX_CONTAINERS)  # container id -> API server IP
 
     def configure(self, settings: dict[str, Any]) -> None:
-        check_settings("TRC-13", settings, ("max_containers",))
+        check_settings(settings, ("max_containers",))
         if "max_containers" in settings:
-            self.api_ips.cap = positive_int_setting("TRC-13", "max_containers", settings["max_containers"])
+            self.api_ips.cap = positive_int_setting("max_containers", settings["max_containers"])
 
     def on_event(self, event: Event) -> None:
         container = event.container_id
@@ -41,7 +42,7 @@ class K8sApiConnection(Signature):
             return
         name = event.event_name
         if name == "execve":
-            envp = event.get_arg("envp")
+            envp = arg(event, "envp")
             if type(envp) is not list:
                 return
             for entry in envp:

@@ -6,7 +6,7 @@ from typing import Any
 
 from tracee import Event, EventSelector, Signature
 
-from ._common import READ, check_settings, file_access, metadata, names_setting
+from ._common import READ, arg, check_settings, file_access, metadata, names_setting
 
 PKI_DIR = "/etc/kubernetes/pki/"
 ALLOWED_PROCESSES = ("kube-apiserver", "kubelet", "kube-controller", "etcd")
@@ -30,15 +30,15 @@ class K8sCertTheft(Signature):
         self.allowed = frozenset(ALLOWED_PROCESSES)
 
     def configure(self, settings: dict[str, Any]) -> None:
-        check_settings("TRC-10", settings, ("allowed_processes",))
+        check_settings(settings, ("allowed_processes",))
         if "allowed_processes" in settings:
-            extra = names_setting("TRC-10", "allowed_processes", settings["allowed_processes"], comm=True)
+            extra = names_setting("allowed_processes", settings["allowed_processes"], comm=True)
             self.allowed = frozenset(ALLOWED_PROCESSES).union(extra)
 
     def on_event(self, event: Event) -> None:
         if event.event_name != "security_file_open":
             return
-        path = event.get_arg("pathname")
-        if (type(path) is str and path.startswith(PKI_DIR) and file_access(event.get_arg("flags")) & READ
+        path = arg(event, "pathname")
+        if (type(path) is str and path.startswith(PKI_DIR) and file_access(arg(event, "flags")) & READ
                 and event.process_name not in self.allowed):
             self.match(event, None)

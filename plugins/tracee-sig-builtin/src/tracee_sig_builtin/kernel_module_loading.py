@@ -5,7 +5,7 @@ from __future__ import annotations
 from tracee import Event, EventSelector, Signature
 from tracee.bpf.decoders import kernel_read_file_type
 
-from ._common import metadata
+from ._common import arg, has_arg, metadata
 
 
 class KernelModuleLoading(Signature):
@@ -21,8 +21,8 @@ class KernelModuleLoading(Signature):
         if name == "init_module":
             self.match(event, None)
         elif name == "security_kernel_read_file":
-            kind = event.get_arg("type")
+            kind = arg(event, "type")
             if kind != "kernel-module" and not (type(kind) is int and kernel_read_file_type(kind) == "kernel-module"):
                 return
-            if event.has_arg("pathname"):  # Tracee's rule is undefined without it
-                self.match(event, {"pathname": event.get_arg("pathname")})
+            if has_arg(event, "pathname"):  # Tracee's rule is undefined without it
+                self.match(event, {"pathname": arg(event, "pathname")})

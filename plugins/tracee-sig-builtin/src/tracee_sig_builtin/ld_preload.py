@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tracee import Event, EventSelector, Signature
 
-from ._common import WRITE, file_access, metadata
+from ._common import WRITE, arg, file_access, metadata
 
 PRELOAD_FILE = "/etc/ld.so.preload"
 # Prefixes, not "NAME=": Tracee's rule tests startswith on the whole "NAME=value" string.
@@ -22,10 +22,10 @@ class LdPreload(Signature):
     def on_event(self, event: Event) -> None:
         name = event.event_name
         if name == "security_file_open":
-            if event.get_arg("pathname") == PRELOAD_FILE and file_access(event.get_arg("flags")) & WRITE:
+            if arg(event, "pathname") == PRELOAD_FILE and file_access(arg(event, "flags")) & WRITE:
                 self.match(event, None)
         elif name == "execve":
-            envp = event.get_arg("envp")
+            envp = arg(event, "envp")
             if type(envp) is list:
                 for entry in envp:
                     if type(entry) is str and entry.startswith(ENV_PREFIXES):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tracee import Event, EventSelector, Signature
 
-from ._common import metadata
+from ._common import arg, metadata
 
 
 class SyscallHooking(Signature):
@@ -19,7 +19,7 @@ class SyscallHooking(Signature):
     def on_event(self, event: Event) -> None:
         if event.event_name != "hooked_syscalls":
             return
-        hooked = event.get_arg("hooked_syscalls")
+        hooked = arg(event, "hooked_syscalls")
         # Rego's count() > 0: a non-empty array (JSON) or map (gob's map form).
         if isinstance(hooked, (list, dict)) and hooked:
             self.match(event, {"hooked syscall": hooked})
