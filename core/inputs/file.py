@@ -39,12 +39,12 @@ class FileInput:
 
     def events(self) -> Iterator[Event]:
         assert self._stream is not None
-        names = self.event_names
+        names = None if self.event_names is None else {n.encode() for n in self.event_names}
         from_json = Event.from_json
         lineno = 0
         for line in self._stream:
             lineno += 1
-            if not line.strip():
+            if len(line) < 8 and not line.strip():  # blank; every event is longer
                 continue
             self.read += 1
             if names is not None:
@@ -52,7 +52,7 @@ class FileInput:
                 if at >= 0:
                     start = at + len(_NAME_KEY)
                     end = line.find(b'"', start)
-                    if line[start:end].decode("utf-8", "replace") not in names:
+                    if line[start:end] not in names:
                         self.skipped += 1
                         continue
             try:
