@@ -12,14 +12,14 @@ import logging
 import os
 import re
 import threading
-from typing import Any, Callable
+from typing import Any
 
 from tracee import Event
 from tracee.errors import FatalError
 
 from . import schema
 from .schema import SOCKADDR_ARGS, STRING_ARGS, UNSIGNED_SOCKADDR_FIELDS
-from .translate import Translation
+from .translate import Translation, line_col
 
 __all__ = ["AUTO", "BACKENDS", "Backend", "CompileError", "EvalError", "NotBooleanError", "choose_backend"]
 
@@ -43,7 +43,11 @@ class EvalError(Exception):
 
 
 class NotBooleanError(EvalError):
-    """The expression gave a value that is not a boolean."""
+    """The expression gave a value that is not a boolean (`type_name` says what it gave)."""
+
+    def __init__(self, type_name: str) -> None:
+        super().__init__(f"expected a boolean result, got {type_name}")
+        self.type_name = type_name
 
 
 class Backend:
@@ -52,8 +56,21 @@ class Backend:
     name = ""
 
     def __init__(self) -> None:
-        self.uses_sockaddr = False  # build sockaddr maps only when some rule reads them
+        # What the loaded rules read: only that is built per event (a fixed schema for them, no
+        # cost for fields nobody reads). Set by note() while compiling, before any event.
+        self.uses_sockaddr = False
+        self.fields: frozenset[str] | None = frozenset()
+        self.string_names: frozenset[str] = frozenset()
+        self.sockaddr_names: frozenset[str] = frozenset()
         self._cache_key = f"tracee-sig-cel:{id(self)}"
+
+    def note(self, translation: Translation) -> None:
+        """Record what a compiled rule reads from the event."""
+        self.uses_sockaddr |= translation.uses_sockaddr
+        self.string_names |= translation.string_names
+        self.sockaddr_names |= translation.sockaddr_names
+        if self.fields is not None:
+            self.fields = None if translation.fields is None else self.fields | translation.fields
 
     def compile(self, translation: Translation) -> Any:
         """A program for `translation.text`; raises CompileError."""
@@ -84,8 +101,9 @@ class Backend:
         raise NotImplementedError
 
     def _plain(self, event: Event) -> dict[str, Any]:
-        return {"input": schema.input_fields(event), STRING_ARGS: schema.string_args(event),
-                SOCKADDR_ARGS: schema.sockaddr_args(event) if self.uses_sockaddr else {}}
+        return {"input": schema.input_fields(event, self.fields),
+                STRING_ARGS: schema.string_args(event, self.string_names),
+                SOCKADDR_ARGS: schema.sockaddr_args(event, self.sockaddr_names) if self.uses_sockaddr else {}}
 
 
 # -- cel-expr-python ------------------------------------------------------------------------------------
@@ -93,7 +111,7 @@ _CEL_ERROR = re.compile(r"ERROR: <input>:(\d+):(\d+): ([^\n]*)")
 
 
 class CelExprBackend(Backend):
-    """Google's C++ CEL runtime: type-checked at compile, ~3 µs per evaluation.
+    """Google's C++ CEL runtime: type-checked at compile, a few µs per evaluation.
 
     No Python callbacks: they leak ~4.6 KB per call in cel-expr-python 0.1.x; everything a rule
     needs is in the variables. Ports in sockaddr maps are ints here (the C++ runtime compares
@@ -138,7 +156,12 @@ class CelExprBackend(Backend):
         return "bool" if rtype == self._bool else rtype.name().lower()
 
     def _build(self, event: Event) -> Any:
-        return self._env.Activation(self._plain(event))
+        plain = self._plain(event)
+        for arg in plain["input"].get("args", ()):
+            if type(arg["value"]) is bytes:
+                # cel-expr-python 0.1.3 cuts `bytes` at the first NUL; `bytearray` arrives whole.
+                arg["value"] = bytearray(arg["value"])
+        return self._env.Activation(plain)
 
     def evaluate(self, program: Any, variables: Any) -> bool:
         result = program.eval(variables)
@@ -147,7 +170,7 @@ class CelExprBackend(Backend):
             return value
         if result.type() == self._error:
             raise EvalError(str(value))
-        raise NotBooleanError(f"expected a boolean result, got {result.type().name().lower()}")
+        raise NotBooleanError(result.type().name().lower())
 
 
 def _shorten(message: str) -> str:
@@ -160,7 +183,7 @@ def _shorten(message: str) -> str:
 
 # -- cel-python -------------------------------------------------------------------------------------------
 class CelPythonBackend(Backend):
-    """The pure-Python interpreter: always installable, ~100x slower.
+    """The pure-Python interpreter: always installable, ~20x slower.
 
     celpy's CompiledRunner (Python code generated per expression) is 3x faster than its tree
     interpreter but keeps its state in module globals, so evaluations are serialised by a lock.
@@ -171,26 +194,35 @@ class CelPythonBackend(Backend):
     def __init__(self) -> None:
         super().__init__()
         import celpy
+        import celpy.evaluation
         from celpy import celtypes
+
+        import tracee_sig_cel
+        from .celpy_functions import FUNCTIONS
 
         # celpy logs every evaluation error at ERROR level; we count and report them ourselves.
         logging.getLogger("celpy").setLevel(logging.CRITICAL)
+        # Transpiled rules run in celpy.evaluation's globals and call our functions by their
+        # dotted path (tracee_sig_cel.celpy_functions.cel_eq): make the package name resolvable.
+        vars(celpy.evaluation).setdefault("tracee_sig_cel", tracee_sig_cel)
         self._celpy = celpy
         self._t = celtypes
+        self._functions = FUNCTIONS
         self._compiled = celpy.Environment(runner_class=celpy.CompiledRunner)
         self._interpreted = celpy.Environment()
         self._lock = threading.Lock()
-        self._functions = _string_extension(celtypes)
+        self.interpreted = 0  # rules the transpiler could not handle, run by the slower interpreter
 
     def compile(self, translation: Translation) -> Any:
         celpy = self._celpy
         try:
             ast = self._compiled.compile(translation.text)
-        except celpy.CELParseError as exc:
-            raise CompileError(_parse_message(exc), exc.line, exc.column) from None
+        except celpy.CELParseError:
+            raise _parse_error(translation.text) from None
         try:
             return self._compiled.program(ast, functions=self._functions)
         except Exception:  # noqa: BLE001 - a construct the transpiler cannot handle: interpret it
+            self.interpreted += 1
             return self._interpreted.program(self._interpreted.compile(translation.text),
                                              functions=self._functions)
 
@@ -244,7 +276,7 @@ class CelPythonBackend(Backend):
             raise EvalError(f"{type(exc).__name__}: {exc}") from None
         if isinstance(value, self._t.BoolType) or type(value) is bool:
             return bool(value)
-        raise NotBooleanError(f"expected a boolean result, got {_cel_type_name(value)}")
+        raise NotBooleanError(_cel_type_name(value))
 
 
 def _cel_type_name(value: Any) -> str:
@@ -253,92 +285,42 @@ def _cel_type_name(value: Any) -> str:
             "ListType": "list", "MapType": "map", "BytesType": "bytes", "NoneType": "null"}.get(name, name)
 
 
-def _parse_message(exc: Exception) -> str:
-    # CELParseError carries lark's exception; its token says what the parser tripped on.
-    for arg in exc.args[1:]:
-        token = getattr(arg, "token", None)
-        if token is not None:
-            if token.type == "$END":
-                return "syntax error: unexpected end of expression"
-            return f"syntax error: unexpected {str(token)!r}"
-        char = getattr(arg, "char", None)
-        if char is not None:
-            return f"syntax error: unexpected character {char!r}"
-    return "syntax error"
+def _parse_error(text: str) -> CompileError:
+    """A readable syntax error: celpy's CELParseError keeps only a caret picture, so parse again
+    with its lark parser to learn which token was unexpected."""
+    import lark.exceptions
+    from celpy.celparser import CELParser
+
+    try:
+        CELParser.CEL_PARSER.parse(text)  # type: ignore[union-attr] - built by Environment()
+    except lark.exceptions.UnexpectedToken as exc:
+        if exc.token.type == "$END":
+            line, col = line_col(text, len(text.rstrip()))
+            return CompileError("syntax error: unexpected end of expression", line, col)
+        return CompileError(f"syntax error: unexpected {str(exc.token)!r}", exc.line, exc.column)
+    except lark.exceptions.UnexpectedCharacters as exc:
+        return CompileError(f"syntax error: unexpected character {exc.char!r}", exc.line, exc.column)
+    except Exception as exc:  # noqa: BLE001
+        return CompileError(f"syntax error: {exc}")
+    return CompileError("syntax error")
 
 
 def _eval_message(exc: Exception) -> str:
-    # CELEvalError nests (message, exception type, args) tuples; the innermost text says most.
-    args = exc.args
-    while len(args) >= 3 and isinstance(args[2], tuple) and args[2]:
-        inner = args[2][0]
-        if isinstance(inner, Exception):
-            args = inner.args
-        elif isinstance(args[0], str) and args[0] == "evaluation error" and len(args[2]) >= 3:
-            args = args[2]
-        else:
-            break
-    detail = args[2][0] if len(args) >= 3 and isinstance(args[2], tuple) and args[2] else None
-    if isinstance(detail, str) and detail:
-        return f"{args[0]}: {detail}" if detail not in str(args[0]) else str(args[0])
-    return str(args[0]) if args else type(exc).__name__
+    """The texts nested in a CELEvalError's (message, type, args) tuples, outermost first."""
+    texts: list[str] = []
 
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            if value != "evaluation error" and not any(value in t for t in texts):
+                texts[:] = [t for t in texts if t not in value] + [value]
+        elif isinstance(value, BaseException):
+            walk(value.args)
+        elif isinstance(value, tuple):
+            for item in value:
+                walk(item)
 
-def _string_extension(t: Any) -> dict[str, Callable[..., Any]]:
-    """CEL's strings extension for cel-python, to match cel-expr-python's ext_strings."""
-    def lower_ascii(s: str) -> Any:
-        return t.StringType(s.translate(_LOWER))
-
-    def upper_ascii(s: str) -> Any:
-        return t.StringType(s.translate(_UPPER))
-
-    def char_at(s: str, i: int) -> Any:
-        if not 0 <= i <= len(s):
-            raise ValueError(f"charAt: index {i} out of range")
-        return t.StringType(s[i:i + 1])
-
-    def index_of(s: str, sub: str, start: int = 0) -> Any:
-        if not 0 <= start <= len(s):
-            raise ValueError(f"indexOf: index {start} out of range")
-        return t.IntType(s.find(sub, start))
-
-    def last_index_of(s: str, sub: str, end: int | None = None) -> Any:
-        if end is None:
-            return t.IntType(s.rfind(sub))
-        if not 0 <= end <= len(s):
-            raise ValueError(f"lastIndexOf: index {end} out of range")
-        return t.IntType(s.rfind(sub, 0, end + len(sub)))
-
-    def replace(s: str, old: str, new: str, n: int = -1) -> Any:
-        return t.StringType(s.replace(old, new, n if n >= 0 else -1))
-
-    def split(s: str, sep: str, n: int = -1) -> Any:
-        if n == 0:
-            return t.ListType([])
-        parts = list(s) if sep == "" else s.split(sep, n - 1 if n > 0 else -1)
-        if sep == "" and n > 0 and len(parts) > n:
-            parts = parts[:n - 1] + ["".join(parts[n - 1:])]
-        return t.ListType([t.StringType(p) for p in parts])
-
-    def substring(s: str, start: int, end: int | None = None) -> Any:
-        end = len(s) if end is None else end
-        if not 0 <= start <= end <= len(s):
-            raise ValueError(f"substring: range [{start}, {end}) out of range")
-        return t.StringType(s[start:end])
-
-    def trim(s: str) -> Any:
-        return t.StringType(s.strip())
-
-    def join(items: list, sep: str = "") -> Any:
-        return t.StringType(sep.join(str(i) for i in items))
-
-    return {"lowerAscii": lower_ascii, "upperAscii": upper_ascii, "charAt": char_at,
-            "indexOf": index_of, "lastIndexOf": last_index_of, "replace": replace, "split": split,
-            "substring": substring, "trim": trim, "join": join}
-
-
-_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    walk(exc.args)
+    return ": ".join(texts) or type(exc).__name__
 
 
 # -- choosing -------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ file) and skipped; the other rules of the file still load. With --strict-plugins
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -15,9 +16,10 @@ import yaml
 
 from tracee import EventSelector, Signature, SignatureMetadata
 from tracee.api import RuleLoadContext
+from tracee.errors import FatalError
 
 from . import schema
-from .backends import Backend, CompileError, EvalError, NotBooleanError, choose_backend
+from .backends import AUTO, ENV_VAR, Backend, CompileError, EvalError, NotBooleanError, choose_backend
 from .signature import CelSignature
 from .translate import TranslateError, Translation, line_col, translate
 
@@ -28,6 +30,7 @@ API_VERSION = "tracee.aquasecurity.github.io/v1alpha1"
 _SIGNATURE_KEYS = ("metadata", "eventSelectors", "expression")
 _METADATA_KEYS = ("id", "version", "name", "description", "tags", "properties")
 _SELECTOR_KEYS = ("source", "name", "origin")
+_ORIGINS = ("", "*", "container", "container-init", "host")
 
 
 @dataclass
@@ -47,7 +50,14 @@ class _Skip(Exception):
 
 def load_rules(files: Sequence[Path], context: RuleLoadContext) -> list[Signature]:
     """The loader registered for `.yaml`, `.yml` and `.cel` files."""
-    backend = choose_backend(context.options.get("cel_backend"))
+    requested = context.options.get("cel_backend") or os.environ.get(ENV_VAR) or AUTO
+    try:
+        backend = choose_backend(requested)
+    except FatalError as exc:
+        if requested != AUTO:
+            raise  # the user named a backend that is not there: stop, as for any bad option
+        context.fail(f"{exc}; {len(files)} CEL rule file(s) not loaded")  # the other rules still run
+        return []
     rules: list[_Rule] = []
     for path in files:
         rules.extend(_read_file(Path(path), context))
@@ -69,7 +79,7 @@ def load_rules(files: Sequence[Path], context: RuleLoadContext) -> list[Signatur
                 line, col = translation.original_position(exc.line, exc.column or 1)
                 context.fail(_where(rule, line, col, exc.message))
             continue
-        backend.uses_sockaddr |= translation.uses_sockaddr
+        backend.note(translation)
         compiled.append((rule, translation, program))
 
     signatures: list[Signature] = []
@@ -96,7 +106,8 @@ def _check_boolean(rule: _Rule, program: Any, backend: Backend, context: RuleLoa
     try:
         backend.evaluate(program, backend.variables(sample))
     except NotBooleanError as exc:
-        context.fail(_where(rule, 1, 1, f"the expression must be boolean; {exc}"))
+        context.fail(_where(rule, 1, 1, f"the expression must be boolean; on a sample "
+                                        f"{sample_name or 'empty'} event it gives a {exc.type_name}"))
         return False
     except EvalError as exc:
         # Often data-dependent (int() of an empty string...): keep the rule, say what happened.
@@ -207,10 +218,6 @@ def _rule(path: Path, n: int, node: yaml.Node, lines: list[str], context: RuleLo
     if not isinstance(node, yaml.MappingNode):
         raise bad(node, "each signature must be a mapping with metadata, eventSelectors, expression")
     fields = _mapping(node)
-    for key, (knode, _) in fields.items():
-        if key not in _SIGNATURE_KEYS:
-            context.reporter.warning(f"{path}: signature {label}: {_mark(knode)}: unknown key {key!r} ignored"
-                                     f"{_did_you_mean(key, _SIGNATURE_KEYS)}")
     if "metadata" not in fields:
         raise bad(node, "missing 'metadata'")
     meta_node = fields["metadata"][1]
@@ -221,7 +228,13 @@ def _rule(path: Path, n: int, node: yaml.Node, lines: list[str], context: RuleLo
     if not isinstance(sid, (str, int)) or str(sid).strip() == "":
         raise bad(meta_node, "metadata.id must be a non-empty string")
     sid = str(sid)
+    if any(c.isspace() for c in sid):
+        raise bad(meta_fields["id"][1], f"metadata.id {sid!r} must not contain spaces")
     label = sid
+    for key, (knode, _) in fields.items():
+        if key not in _SIGNATURE_KEYS:
+            context.reporter.warning(f"{path}: signature {sid}: {_mark(knode)}: unknown key {key!r} ignored"
+                                     f"{_did_you_mean(key, _SIGNATURE_KEYS)}")
     for key, (knode, _) in meta_fields.items():
         if key not in _METADATA_KEYS:
             context.reporter.warning(f"{path}: signature {sid}: {_mark(knode)}: unknown metadata key {key!r} "
@@ -236,6 +249,10 @@ def _rule(path: Path, n: int, node: yaml.Node, lines: list[str], context: RuleLo
     properties = meta.get("properties") or {}
     if not isinstance(properties, dict):
         raise bad(meta_fields["properties"][1], "metadata.properties must be a mapping")
+    severity = properties.get("Severity")
+    if severity is not None and (isinstance(severity, bool) or not isinstance(severity, int)
+                                 or not 0 <= severity <= 4):
+        raise bad(meta_fields["properties"][1], f"metadata.properties.Severity must be 0-4, not {severity!r}")
     metadata = SignatureMetadata(id=sid, name=str(meta.get("name") or sid),
                                  version=str(meta.get("version") or "0.1.0"),
                                  description=str(meta.get("description") or ""),
@@ -255,6 +272,9 @@ def _rule(path: Path, n: int, node: yaml.Node, lines: list[str], context: RuleLo
             if key not in _SELECTOR_KEYS:
                 context.reporter.warning(f"{path}: signature {sid}: {_mark(item)}: unknown selector key "
                                          f"{key!r} ignored{_did_you_mean(str(key), _SELECTOR_KEYS)}")
+        if value.get("origin", "") not in _ORIGINS:
+            raise bad(item, f"event selector origin {value['origin']!r} is not one of "
+                            "container, container-init, host, *")
         selectors.append(EventSelector(name=value.get("name", ""), origin=value.get("origin", ""),
                                        source=value.get("source", "")))
 

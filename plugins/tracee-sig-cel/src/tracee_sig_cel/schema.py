@@ -77,20 +77,34 @@ def empty_sockaddr() -> dict[str, Any]:
     return {k: ("AF_UNSPEC" if k == "sa_family" else t()) for k, t in SOCKADDR_FIELDS.items()}
 
 
-def input_fields(event: Event) -> dict[str, Any]:
-    """`input` as plain Python values (the backends convert them to their own CEL values)."""
-    out: dict[str, Any] = {name: getattr(event, attr) for name, attr in FIELDS.items() if attr}
-    if out["stackAddresses"] is None:
-        out["stackAddresses"] = []
-    out["contextFlags"] = {"containerStarted": event.container_started}
-    out["args"] = [{"name": a.get("name", ""), "type": a.get("type", ""), "value": a.get("value")}
-                   for a in event.args]
+def input_fields(event: Event, fields: frozenset[str] | None = None) -> dict[str, Any]:
+    """`input` as plain Python values (the backends convert them to their own CEL values).
+
+    `fields` limits it to the fields the loaded rules read (None: all of them).
+    """
+    if fields is None:
+        fields = _ALL_FIELDS
+    out: dict[str, Any] = {}
+    for name in fields:
+        attr = FIELDS[name]
+        if attr:
+            value = getattr(event, attr)
+            out[name] = value if value is not None else []  # stackAddresses: null on the wire
+        elif name == "contextFlags":
+            out[name] = {"containerStarted": event.container_started}
+    if "args" in out:
+        out["args"] = [{"name": a.get("name", ""), "type": a.get("type", ""), "value": a.get("value")}
+                       for a in event.args]
     return out
 
 
-def string_args(event: Event) -> dict[str, str]:
-    """name → value of every argument whose value is a string (what `stringArg` reads)."""
-    out: dict[str, str] = {}
+_ALL_FIELDS = frozenset(FIELDS)
+
+
+def string_args(event: Event, always: frozenset[str] = frozenset()) -> dict[str, str]:
+    """name → value of every argument whose value is a string (what `stringArg` reads), and ""
+    for each name in `always` that the event lacks."""
+    out: dict[str, str] = dict.fromkeys(always, "")
     for arg in reversed(event.args):  # the first argument of a name wins, as in Event.get_arg
         value = arg.get("value")
         if type(value) is str:
@@ -98,12 +112,13 @@ def string_args(event: Event) -> dict[str, str]:
     return out
 
 
-def sockaddr_args(event: Event) -> dict[str, dict[str, Any]]:
-    """name → full sockaddr map for every sockaddr argument (what `sockaddrArg` reads).
+def sockaddr_args(event: Event, always: frozenset[str] = frozenset()) -> dict[str, dict[str, Any]]:
+    """name → full sockaddr map for every sockaddr argument (what `sockaddrArg` reads), and the
+    empty sockaddr for each name in `always` that the event lacks (as go-cel gave).
 
     A value that is not a decodable address gives the empty sockaddr, as in go-cel.
     """
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, dict[str, Any]] = {name: empty_sockaddr() for name in always}
     for arg in reversed(event.args):
         value = arg.get("value")
         if arg.get("type") not in _SOCKADDR_TYPES and not (type(value) is dict and "sa_family" in value):

@@ -4,8 +4,9 @@ go-cel declared `input` as a proto message with two member functions implemented
 `input` is a map with a fixed set of keys, and the functions become CEL over maps flattened once
 per event (no Python callback per call: cel-expr-python leaks ~4.6 KB on each):
 
-    input.stringArg(X)    ->  ((X) in __tracee_sargs ? __tracee_sargs[X] : '')
-    input.sockaddrArg(X)  ->  ((X) in __tracee_saddrs ? __tracee_saddrs[X] : {<empty sockaddr>})
+    input.stringArg('name')  ->  __tracee_sargs['name']      (the name is in every event's map)
+    input.stringArg(X)       ->  ((X) in __tracee_sargs ? __tracee_sargs[X] : '')
+    input.sockaddrArg(X)     ->  the same over __tracee_saddrs, the empty sockaddr by default
     wrapper.sa_family_t.AF_INET              ->  'AF_INET'
     wrapper.sockaddr{sa_family: ..., ...}    ->  {'sa_family': ..., <the other fields, zero>}
     input.processId (Tracee's JSON name)     ->  input.processID
@@ -81,6 +82,11 @@ class Translation:
     source: str
     text: str
     uses_sockaddr: bool = False
+    #: The `input` fields the expression reads, or None when it uses `input` as a whole.
+    fields: frozenset[str] | None = frozenset()
+    #: Argument names given as literals to stringArg / sockaddrArg: always present in the maps.
+    string_names: frozenset[str] = frozenset()
+    sockaddr_names: frozenset[str] = frozenset()
     _new_starts: list[int] = field(default_factory=list)
     _orig_starts: list[int] = field(default_factory=list)
     _verbatim: list[bool] = field(default_factory=list)
@@ -136,6 +142,9 @@ class _Rewriter:
         self.source = source
         self.toks = _tokenize(source)
         self.uses_sockaddr = False
+        self.fields: set[str] | None = set()
+        self.string_names: set[str] = set()
+        self.sockaddr_names: set[str] = set()
 
     # -- token helpers ------------------------------------------------------------------------------
     def _is(self, i: int, text: str, hi: int) -> bool:
@@ -222,15 +231,27 @@ class _Rewriter:
                         flush(tok.start)
                         at = tok.start
                         if name.text == "stringArg":
-                            var, default = STRING_ARGS, "''"
+                            var, default, names = STRING_ARGS, "''", self.string_names
                         else:
-                            var, default = SOCKADDR_ARGS, _sockaddr_literal({})
+                            var, default, names = SOCKADDR_ARGS, _sockaddr_literal({}), self.sockaddr_names
                             self.uses_sockaddr = True
+                        end_at = toks[close].start  # errors just after the argument point at its ')'
+                        literal = _plain_string(toks[a_lo]) if a_hi == a_lo + 1 else None
+                        if literal is not None:
+                            # A name known at load: the backend puts it in every event's map (with
+                            # the default when absent), so one lookup does: 2x faster than `in` + [].
+                            names.add(literal)
+                            out.append((f"{var}[", at, False))
+                            out.extend(arg)
+                            out.append(("]", end_at, False))
+                            cursor = toks[close].end
+                            i = close + 1
+                            continue
                         out.append(("((", at, False))
                         out.extend(arg)
-                        out.append((f") in {var} ? {var}[", at, False))
+                        out.append((f") in {var} ? {var}[", end_at, False))
                         out.extend(arg)
-                        out.append((f"] : {default})", at, False))
+                        out.append((f"] : {default})", end_at, False))
                         cursor = toks[close].end
                         i = close + 1
                         continue
@@ -241,8 +262,12 @@ class _Rewriter:
                     elif name.text not in FIELDS:
                         raise TranslateError(name.start, f"input has no field {name.text!r}"
                                              f"{_suggest(name.text, [*FIELDS, *ALIASES])}")
+                    if self.fields is not None:
+                        self.fields.add(ALIASES.get(name.text, name.text))
                     i += 3
                     continue
+                if tok.text == "input":
+                    self.fields = None  # `input[...]`, `input == ...`: every field may be read
                 if tok.text == "wrapper" and self._is(i + 1, ".", hi) and self._ident(i + 2, hi):
                     i = self._wrapper(i, hi, out, flush)
                     cursor = toks[i - 1].end
@@ -297,6 +322,15 @@ class _Rewriter:
                              "SA_FAMILY_T_UNSPEC)")
 
 
+def _plain_string(tok: _Tok) -> str | None:
+    """The value of a quoted string token without escapes or prefixes, else None."""
+    text = tok.text
+    if tok.kind == "string" and len(text) >= 2 and text[0] in "'\"" and text[-1] == text[0] \
+            and "\\" not in text and text[0] not in text[1:-1]:
+        return text[1:-1]
+    return None
+
+
 def _zero(name: str) -> str:
     if name == "sa_family":
         return "'AF_UNSPEC'"
@@ -311,7 +345,9 @@ def translate(source: str) -> Translation:
     """Rewrite a go-cel expression; raises TranslateError for names no backend would accept."""
     rw = _Rewriter(source)
     pieces = rw.emit(0, len(rw.toks), 0, len(source))
-    result = Translation(source, "", rw.uses_sockaddr)
+    result = Translation(source, "", rw.uses_sockaddr,
+                         frozenset(rw.fields) if rw.fields is not None else None,
+                         frozenset(rw.string_names), frozenset(rw.sockaddr_names))
     parts, pos = [], 0
     for text, orig, verbatim in pieces:
         result._new_starts.append(pos)
