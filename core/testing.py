@@ -30,8 +30,9 @@ def _arg_type(event_name: str, arg_name: str, value: Any) -> str:
     if definition is not None:
         for arg in definition.args:
             if arg.name == arg_name:
-                return "string" if isinstance(value, str) and arg.type not in (
-                    "const char*", "const char *") else arg.type
+                # A string for a numeric argument is a parsed value: Tracee ≥ v0.7 types it "string".
+                numeric = arg.type not in ("const char*", "const char *", "struct sockaddr*", "bytes")
+                return "string" if isinstance(value, str) and numeric else arg.type
     if isinstance(value, str):
         return "const char*"
     if isinstance(value, bool):
