@@ -235,6 +235,22 @@ class Event:
         self._argmap = None
         return self
 
+    @classmethod
+    def from_trusted(cls, data: dict[str, Any], event_name: str, event_id: int, container_id: str,
+                     container_started: bool, args: list[dict]) -> "Event":
+        """For inputs that build events from typed kernel values (the eBPF decoder): no checks and
+        no argument conversion. `data` holds the other fields under their wire keys."""
+        self = cls.__new__(cls)
+        self._d = data
+        self.event_name = event_name
+        self.event_id = event_id
+        self.container_id = container_id
+        self.container_started = container_started
+        self.args = args
+        self.cache = None
+        self._argmap = None
+        return self
+
     # -- arguments ------------------------------------------------------------------------------
     def get_arg(self, name: str, default: Any = None) -> Any:
         """The value of the first argument called `name`, or `default`."""
