@@ -9,6 +9,10 @@ factory, a findings collector. Installed with the core (entry point `pytest11`),
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import pytest
@@ -21,7 +25,7 @@ from .plugins import PluginHost
 from .runner import load_signatures
 from .signature import Finding, Signature
 
-__all__ = ["FindingsCollector", "assert_output_contract", "assert_signature_contract", "installed_signatures",
+__all__ = ["FindingsCollector", "pip_install", "assert_output_contract", "assert_signature_contract", "installed_signatures",
            "make_event", "run_signatures"]
 
 
@@ -96,6 +100,30 @@ def installed_signatures(rules: Sequence[str] = (), rules_dirs: Sequence[str] = 
     """Signatures of the installed plugins, loaded through their real entry points."""
     host = PluginHost(Reporter(io.StringIO())).load_entry_points()
     return [item.signature for item in load_signatures(host, rules=rules, rules_dirs=rules_dirs)]
+
+
+def pip_install(python: str | Path, *sources: str | Path, extra: Sequence[str] = ()) -> None:
+    """Really install distributions with pip into the interpreter `python` (a fresh venv's).
+
+    Local source directories are copied first, so the build happens in the copy: pip builds in
+    place, and two test runs building one tree at once (parallel tox envs) would collide, while a
+    stale build/ directory would put old files into the wheel. Other arguments go to pip as is.
+    """
+    with tempfile.TemporaryDirectory(prefix="tracee-pip-") as tmp:
+        args: list[str] = []
+        for source in sources:
+            path = Path(source)
+            if path.is_dir():
+                copy = Path(tmp) / f"{len(args)}-{path.name}"
+                shutil.copytree(path, copy, ignore=shutil.ignore_patterns(
+                    "build", "*.egg-info", "__pycache__", ".tox", ".pytest_cache"))
+                args.append(str(copy))
+            else:
+                args.append(str(source))
+        result = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                                 *extra, *args], capture_output=True, text=True)
+        if result.returncode:
+            raise AssertionError(f"pip install {' '.join(map(str, sources))} failed:\n{result.stderr[-3000:]}")
 
 
 # -- contract checks: every signature pack and output plugin runs these in its own tests ---------------

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tracee.testing import pip_install
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DATA = Path(__file__).resolve().parent / "data"
 BIN = Path(sys.executable).parent
@@ -29,9 +31,8 @@ def fixture_plugins(tmp_path_factory) -> str:
     """The broken and misspelled fixture plugins, really installed by pip into a directory that
     tests put on PYTHONPATH (so they affect only the runs that ask for them)."""
     target = tmp_path_factory.mktemp("plugins")
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                    "--target", str(target), str(FIXTURES / "tracee-plugin-broken"),
-                    str(FIXTURES / "tracee-plugin-typo")], check=True, capture_output=True)
+    pip_install(sys.executable, FIXTURES / "tracee-plugin-broken", FIXTURES / "tracee-plugin-typo",
+                extra=["--no-deps", "--target", str(target)])
     return str(target)
 
 

@@ -1,11 +1,12 @@
 """A third-party rule pack installed with pip into a fresh virtualenv is found with no configuration."""
 
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
 import pytest
+
+from tracee.testing import pip_install
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -15,13 +16,12 @@ def test_pip_installed_pack_is_listed_and_runs(tmp_path, data):
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     py = env_dir / "bin" / "python"
-    pip = [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, str(ROOT), str(ROOT / "plugins" / "tracee-output-stdout")], check=True)
+    pip_install(py, ROOT, ROOT / "plugins" / "tracee-output-stdout")
     tracee = env_dir / "bin" / "tracee"
     before = subprocess.run([str(tracee), "list"], capture_output=True, text=True)
     assert before.returncode == 0 and "EXAMPLE-1" not in before.stdout
 
-    subprocess.run([*pip, str(ROOT / "tests" / "fixtures" / "tracee-sig-example")], check=True)
+    pip_install(py, ROOT / "tests" / "fixtures" / "tracee-sig-example")
     after = subprocess.run([str(tracee), "list"], capture_output=True, text=True)
     assert after.returncode == 0, after.stderr
     assert "EXAMPLE-1  Shadow file opened                  1.0.0   A process opened /etc/shadow" in after.stdout

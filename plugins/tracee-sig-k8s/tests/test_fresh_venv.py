@@ -10,6 +10,7 @@ import venv
 from pathlib import Path
 
 import pytest
+from tracee.testing import pip_install
 
 from conftest import DATA, RULES, run_stream, tracee
 
@@ -38,12 +39,12 @@ def test_install_list_run_uninstall(tmp_path):
     python = env / "bin" / "python"
     # The core, an output, both rule languages, and the built-in pack (so that "nothing else
     # changes" is checked against a non-empty list).
-    pip(python, "install", str(ROOT), str(PLUGINS / "tracee-output-stdout"), str(PLUGINS / "tracee-sig-rego"),
-        str(PLUGINS / "tracee-sig-cel"), str(PLUGINS / "tracee-sig-builtin"))
+    pip_install(python, ROOT, PLUGINS / "tracee-output-stdout", PLUGINS / "tracee-sig-rego",
+                PLUGINS / "tracee-sig-cel", PLUGINS / "tracee-sig-builtin")
     before_table, before_plugins = listed(python)
     assert "K8S-" not in before_table and "TRC-2 " in before_table
 
-    pip(python, "install", str(PLUGINS / "tracee-sig-k8s"))
+    pip_install(python, PLUGINS / "tracee-sig-k8s")
     table, plugins = listed(python)
     assert sorted(re.findall(r"^(K8S-\d+)\s", table, re.MULTILINE)) == sorted(RULES)
     assert [p["distribution"] for p in plugins if p not in before_plugins] == ["tracee-sig-k8s"]

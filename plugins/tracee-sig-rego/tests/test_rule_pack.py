@@ -9,6 +9,7 @@ import venv
 from pathlib import Path
 
 import pytest
+from tracee.testing import pip_install
 from tracee.testing import make_event
 
 from rego_kit import ROOT, SEEDS
@@ -62,10 +63,8 @@ def test_pip_installed_rule_pack_is_listed_and_fires(tmp_path):
     venv.create(env_dir, with_pip=True)
     py = env_dir / "bin" / "python"
     tracee = str(env_dir / "bin" / "tracee")
-    pip = [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    subprocess.run([*pip, str(ROOT), str(ROOT / "plugins" / "tracee-output-stdout"),
-                    str(ROOT / "plugins" / "tracee-sig-rego"), str(ROOT / "tests" / "fixtures" / "tracee-sig-example"),
-                    str(_make_pack(tmp_path))], check=True, capture_output=True, timeout=600)
+    pip_install(py, ROOT, ROOT / "plugins" / "tracee-output-stdout", ROOT / "plugins" / "tracee-sig-rego",
+                ROOT / "tests" / "fixtures" / "tracee-sig-example", _make_pack(tmp_path))
 
     listed = subprocess.run([tracee, "list"], capture_output=True, text=True)
     assert listed.returncode == 0, listed.stderr
