@@ -52,3 +52,31 @@ def test_stream(run_stream):
 
 def test_near_miss_stream(run_stream):
     assert run_stream("trc-7-nearmiss.jsonl") == []
+
+
+def test_allowed_env_prefixes_and_processes(run_signatures, make_event):
+    """rustup gives every toolchain binary LD_LIBRARY_PATH=<toolchain>/lib: tunable, not a finding."""
+    rustup = ["PATH=/bin", "LD_LIBRARY_PATH=/root/.rustup/toolchains/stable/lib"]
+    sig = LdPreload()
+    sig.configure({"allowed_env_prefixes": ["LD_LIBRARY_PATH=/root/.rustup/"]})
+    assert run_signatures([sig], [make_event("execve", envp=rustup)]) == []
+    # Another variable in the same environment still fires.
+    fired = run_signatures([sig], [make_event("execve", envp=rustup + ["LD_PRELOAD=/tmp/x.so"])])
+    assert fired.ids == ["TRC-7"]
+    by_name = LdPreload()
+    by_name.configure({"allowed_processes": ["cargo"]})
+    assert run_signatures([by_name], [make_event("execve", envp=rustup, context={"process_name": "cargo"})]) == []
+    assert run_signatures([by_name], [make_event("execve", envp=rustup)]).ids == ["TRC-7"]
+    # The file rule is not affected by these settings.
+    write = make_event("security_file_open", pathname="/etc/ld.so.preload", flags="O_WRONLY",
+                       context={"process_name": "cargo"})
+    assert run_signatures([by_name], [write]).ids == ["TRC-7"]
+
+
+def test_bad_settings():
+    from tracee import SignatureError
+
+    with pytest.raises(SignatureError, match="unknown setting"):
+        LdPreload().configure({"allowed_env": ["x"]})
+    with pytest.raises(SignatureError, match="must be a list of strings"):
+        LdPreload().configure({"allowed_env_prefixes": "LD_LIBRARY_PATH=/x"})

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tracee import Event, EventSelector, Signature
 
-from ._common import WRITE, arg, file_access, metadata
+from ._common import WRITE, arg, check_settings, file_access, metadata, names_setting
 
 PRELOAD_FILE = "/etc/ld.so.preload"
 # Prefixes, not "NAME=": Tracee's rule tests startswith on the whole "NAME=value" string.
@@ -19,6 +21,19 @@ class LdPreload(Signature):
                         2, "Persistence: Hijack Execution Flow")
     selected_events = [EventSelector("execve"), EventSelector("security_file_open")]
 
+    # Tuning (not in Tracee): environment values known to be legitimate, such as the
+    # LD_LIBRARY_PATH rustup gives every toolchain binary, and programs allowed to set them.
+    allowed_values: tuple[str, ...] = ()
+    allowed_processes: frozenset[str] = frozenset()
+
+    def configure(self, settings: dict[str, Any]) -> None:
+        check_settings(settings, ("allowed_env_prefixes", "allowed_processes"))
+        if "allowed_env_prefixes" in settings:
+            self.allowed_values = tuple(names_setting("allowed_env_prefixes", settings["allowed_env_prefixes"]))
+        if "allowed_processes" in settings:
+            self.allowed_processes = frozenset(
+                names_setting("allowed_processes", settings["allowed_processes"], comm=True))
+
     def on_event(self, event: Event) -> None:
         name = event.event_name
         if name == "security_file_open":
@@ -26,8 +41,11 @@ class LdPreload(Signature):
                 self.match(event, None)
         elif name == "execve":
             envp = arg(event, "envp")
-            if type(envp) is list:
+            if type(envp) is list and event.process_name not in self.allowed_processes:
+                allowed = self.allowed_values
                 for entry in envp:
                     if type(entry) is str and entry.startswith(ENV_PREFIXES):
+                        if allowed and entry.startswith(allowed):
+                            continue
                         self.match(event, None)
                         return
