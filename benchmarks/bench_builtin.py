@@ -196,7 +196,8 @@ def run_pipeline(total: int, every: int, out: io.TextIOBase) -> tuple[float, flo
     sys.stdout = open(os.devnull, "w")  # the json output's sink
     try:
         start, start_cpu = time.perf_counter(), time.process_time()
-        code = run(host, RunOptions(inputs=["file:-"], outputs=["json"]))
+        # Only the fifteen of this pack, whatever else is installed in the environment.
+        code = run(host, RunOptions(inputs=["file:-"], outputs=["json"], rules=[f"TRC-{n}" for n in range(1, 16)]))
         elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     finally:
         sys.stdout.close()

@@ -90,28 +90,40 @@ def _convert_number(arg: dict, value: Any) -> None:
 
 
 def decode_args(args: Any) -> list[dict]:
-    """Check and normalise a Tracee `args` list in place (numbers by type, arrays of strings)."""
+    """Check and normalise a Tracee `args` list in place (numbers converted by declared type)."""
     if args is None:
         return []
     if type(args) is not list:
         raise EventDecodeError("field 'args': expected a list")
     for arg in args:
-        if type(arg) is not dict:
-            raise EventDecodeError("field 'args': each argument must be an object")
-        if "name" not in arg:
-            for key in list(arg):
-                low = key.lower()
-                if low in ("name", "type", "value") and key != low:
-                    arg[low] = arg.pop(key)
-            if "name" not in arg:
-                raise EventDecodeError("field 'args': an argument has no 'name'")
-        value = arg.get("value")
+        # Hot path: one subscript per key instead of type checks; anything unusual (not an
+        # object, keys in other case, a missing key) falls to the careful path.
+        try:
+            arg["name"]
+            value = arg["value"]
+        except (KeyError, TypeError):
+            value = _normalise_arg(arg)
         vt = type(value)
-        if vt is int or vt is float:
+        if vt is int:
             bounds = _RANGE.get(arg.get("type"))  # type: ignore[arg-type]
-            if bounds is None or vt is float or not bounds[0] <= value < bounds[1]:
+            if bounds is None or not bounds[0] <= value < bounds[1]:
                 _convert_number(arg, value)
+        elif vt is float:
+            _convert_number(arg, value)
     return args
+
+
+def _normalise_arg(arg: Any) -> Any:
+    """Lower-case the keys of an argument object (Go matches them in any case); its value."""
+    if type(arg) is not dict:
+        raise EventDecodeError("field 'args': each argument must be an object")
+    for key in list(arg):
+        low = key.lower()
+        if low in ("name", "type", "value") and key != low:
+            arg[low] = arg.pop(key)
+    if "name" not in arg:
+        raise EventDecodeError("field 'args': an argument has no 'name'")
+    return arg.get("value")
 
 
 def _field(key: str, default: Any) -> property:
