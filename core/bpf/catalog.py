@@ -265,7 +265,9 @@ EVENTS: tuple[EventDef, ...] = (
 # Where the eBPF input (plugins/tracee-input-ebpf) takes each event on kernels that allow only
 # tracepoints and raw tracepoints (no kprobes, no BPF-LSM): the LSM-hook events are derived.
 _TRACEPOINT_SOURCES: dict[str, str] = {
-    "execve": "tracepoint syscalls:sys_enter_execve (emitted at entry, returnValue 0, as Tracee)",
+    "execve": "tracepoint syscalls:sys_enter_execve (emitted at entry, returnValue 0, as Tracee); "
+              "strings on pages not yet present: read from the new image at raw tracepoint "
+              "sched_process_exec, or at syscalls:sys_exit_execve with its result if the exec fails",
     "close": "tracepoint syscalls:sys_exit_close (arguments from the task's pt_regs)",
     "dup": "tracepoint syscalls:sys_exit_dup",
     "dup2": "tracepoint syscalls:sys_exit_dup2",

@@ -5,7 +5,8 @@ driver names it (`.../docker/<64 hex>`, in every mounted hierarchy, so whichever
 input reads resolves to it), new mount/UTS/IPC/pid namespaces, a private /proc, tmpfs and overlay
 mounts for the paths a trigger needs, and a first exec inside (container_launcher.c). Nothing on
 the host is modified: files a container sees are on its own tmpfs or an overlay whose writable
-layer is in the test's temporary directory, and its cgroups are removed afterwards.
+layer is in the test's temporary directory, and its cgroups are removed afterwards (when the test
+ends, or right after the container exits for a short-lived one, as `docker run --rm` does).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 TRIGGERS_DIR = Path(__file__).parent / "triggers"
 # Triggers run with a fixed, clean environment: an LD_PRELOAD or LD_LIBRARY_PATH inherited from the
@@ -182,6 +184,16 @@ class TraceeRun:
         with self._cond:
             return list(self.findings)
 
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """SIGSTOP the run for the block, SIGCONT after: whatever the kernel records meanwhile
+        waits in its perf buffers and is read only once the block is over."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(self.proc.pid, signal.SIGCONT)
+
     def stderr_text(self) -> str:
         return "\n".join(self.stderr)
 
@@ -285,7 +297,8 @@ class ContainerCgroups:
                 own.write_text((path.parent / name).read_text())
         return True
 
-    def cleanup(self) -> None:
+    def cleanup(self) -> bool:
+        """Remove the cgroups made; True when the container's own ones are all gone."""
         for path in reversed(self.created):
             for _ in range(50):  # a just-exited task leaves its cgroup asynchronously
                 try:
@@ -295,6 +308,7 @@ class ContainerCgroups:
                     break
                 except OSError:
                     time.sleep(0.05)  # busy (exiting tasks), or `docker` still used by another test
+        return not any(p.parent.exists() for p in self.procs_files)
 
 
 @dataclass
@@ -309,17 +323,17 @@ class Container:
     _cgroups: list[ContainerCgroups] = field(default_factory=list)
 
     def cleanup(self) -> None:
-        """Remove the containers' cgroups. Done when the test ends, not when the container exits:
-        the eBPF input resolves a cgroup id to its path lazily, so a cgroup removed before its
-        first event is decoded would make the container anonymous (open in tracee-input-ebpf)."""
+        """Remove the containers' cgroups that are left (the test has ended)."""
         while self._cgroups:
             self._cgroups.pop().cleanup()
 
     def run(self, program: Path, *args: str, files: dict[str, str] | None = None,
-            dirs: Sequence[str] = (), timeout: float = 30) -> TriggerResult:
+            dirs: Sequence[str] = (), timeout: float = 30, short_lived: bool = False) -> TriggerResult:
         """Run `program args` as the container's pid 1. The programs' directory is bind-mounted
         at /run/e2e-bin; /run, /tmp and /mnt are the container's own tmpfs, /etc an overlay of the
-        host's (writes land in `work`); `dirs` and `files` are created inside before the exec."""
+        host's (writes land in `work`); `dirs` and `files` are created inside before the exec.
+        `short_lived`: its cgroups are removed as soon as it exits (asserted), as by `docker run
+        --rm`; otherwise when the test ends."""
         self.id = secrets.token_hex(32)
         upper, lower_work = self.work / f"etc-{self.id[:12]}", self.work / f"etc-work-{self.id[:12]}"
         upper.mkdir(parents=True)
@@ -339,4 +353,7 @@ class Container:
                               stdin=subprocess.DEVNULL)
         result = _result(argv, proc)
         result.container_id = self.id
+        if short_lived:
+            self._cgroups.remove(cgroups)
+            assert cgroups.cleanup(), f"the cgroups of container {self.id[:12]} could not be removed"
         return result

@@ -29,8 +29,11 @@ STRAGGLERS = 0.5  # after the last expected finding, how long an extra (wrong) o
 
 def exercise(sig: str, trigger: str, report: Callable[[str, str], None], *,
              benign: Callable[[], TriggerResult], attack: Callable[[], TriggerResult],
-             expected: Callable[[TriggerResult], list[Any]], extra: Sequence[str] = ()) -> None:
-    """Run near-miss then attack under `tracee run --rules sig`; assert exactly `expected` Data."""
+             expected: Callable[[TriggerResult], list[Any]], extra: Sequence[str] = (),
+             pause_during_attack: bool = False) -> None:
+    """Run near-miss then attack under `tracee run --rules sig`; assert exactly `expected` Data.
+    `pause_during_attack`: tracee run is stopped (SIGSTOP) while the attack runs, so it reads the
+    attack's events only after the attack has exited (and a short-lived container is gone)."""
     with TraceeRun([sig], extra) as run:
         run.wait_ready()
         report(trigger, f"tracee run {' '.join(run.argv[2:])}: ready after {run.ready_after:.1f}s")
@@ -41,7 +44,11 @@ def exercise(sig: str, trigger: str, report: Callable[[str, str], None], *,
                                    + "\n".join(describe(f) for f in near_findings))
         report(trigger, f"near-miss `{near.command}`: no finding in {QUIET:.0f}s")
 
-        done = attack().check()
+        if pause_during_attack:
+            with run.paused():
+                done = attack().check()
+        else:
+            done = attack().check()
         t0 = time.monotonic()
         report(trigger, f"attack `{done.command}`: facts {done.facts}")
         want = expected(done)
@@ -146,6 +153,16 @@ def test_trc7_ld_preload_env(programs, report):
     exe = programs["ld_preload"]
     exercise("TRC-7", "ld_preload env: execve(/bin/true) with LD_PRELOAD in its environment", report,
              benign=lambda: run_trigger([exe, "benign", "env"]), attack=lambda: run_trigger([exe, "attack", "env"]),
+             expected=lambda r: [None], extra=["--exec-env"])
+
+
+def test_trc7_ld_preload_env_literal(programs, report):
+    """The exec's strings are literals of a forked child: not readable at execve entry."""
+    exe = programs["ld_preload"]
+    exercise("TRC-7", "ld_preload env-literal: fork, then execve(\"/bin/true\", ..., {\"LD_PRELOAD=\", ...}) "
+             "with string literals", report,
+             benign=lambda: run_trigger([exe, "benign", "env-literal"]),
+             attack=lambda: run_trigger([exe, "attack", "env-literal"]),
              expected=lambda r: [None], extra=["--exec-env"])
 
 
@@ -259,6 +276,31 @@ def test_trc13_k8s_api_connection(programs, report, container, api_listeners):
              f"then connect to 127.0.0.1:{port}", report,
              benign=lambda: container.run(exe, "benign", port), attack=lambda: container.run(exe, "attack", port),
              expected=lambda r: [{"ip": "127.0.0.1"}], extra=["--exec-env"])
+
+
+def test_trc13_k8s_api_connection_literal(programs, report, container, api_listeners):
+    """The exec with KUBERNETES_SERVICE_HOST passes string literals from a forked child."""
+    exe = programs["k8s_api_connection"]
+    port = str(api_listeners)
+    exercise("TRC-13", "k8s_api_connection literal (container): fork, then execve with literal "
+             f"KUBERNETES_SERVICE_HOST=127.0.0.1, then connect to 127.0.0.1:{port}", report,
+             benign=lambda: container.run(exe, "benign", port, "literal"),
+             attack=lambda: container.run(exe, "attack", port, "literal"),
+             expected=lambda r: [{"ip": "127.0.0.1"}], extra=["--exec-env"])
+
+
+def test_short_lived_container_trc10(programs, report, container):
+    """`docker run --rm` shape: the container runs for milliseconds and its cgroups are removed
+    as soon as it exits, before tracee run (stopped meanwhile) has read any of its events; the
+    finding must still name the container and say it had started."""
+    exe = programs["k8s_cert_theft"]
+    files = {"/etc/kubernetes/pki/ca.key": "-----BEGIN E2E TEST KEY-----",
+             "/etc/kubernetes/kubelet.conf": "apiVersion: v1"}
+    exercise("TRC-10", "short-lived container (cgroups removed at exit, tracee run stopped meanwhile): "
+             "read of /etc/kubernetes/pki/ca.key", report,
+             benign=lambda: container.run(exe, "benign", files=files, short_lived=True),
+             attack=lambda: container.run(exe, "attack", files=files, short_lived=True),
+             expected=lambda r: [None], pause_during_attack=True)
 
 
 def test_trc14_cgroup_release_agent(programs, report, container):

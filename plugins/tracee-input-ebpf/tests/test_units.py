@@ -87,6 +87,31 @@ def test_container_tracker_marks_existing_containers_started(tmp_path: Path) -> 
     assert ino in tracker.started
 
 
+def test_container_tracker_uses_the_kernels_record_and_does_not_cache_misses(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded = {1001: f"/docker/{CID}",                      # made after the start, already removed
+                1002: "x" * 20 + f"-slice/kubepods/pod1/{CID}"}  # the kernel kept the tail of a long path
+    asked: list[int] = []
+
+    def kernel_path(cgroup_id: int) -> str | None:
+        asked.append(cgroup_id)
+        return recorded.pop(cgroup_id, None)  # the kernel side forgets what it handed over
+    tracker = ContainerTracker(tmp_path, host_mnt_ns=111, kernel_path=kernel_path)
+    assert tracker.container_id(1001) == CID and tracker.path(1001) == f"/docker/{CID}"
+    assert tracker.container_id(1001) == CID  # cached
+    assert tracker.container_id(1002) == CID and tracker.path(1002) == f"/kubepods/pod1/{CID}"
+    tracker.on_exec(1001, mnt_ns=222)
+    assert 1001 in tracker.started
+    # An id known nowhere is "" now, looked for again later (not cached as host forever).
+    walks = tracker.walks
+    assert tracker.container_id(4242) == "" and tracker.walks == walks + 1
+    recorded[4242] = "/docker/" + "cd" * 32
+    assert tracker.container_id(4242) == "" and tracker.walks == walks + 1  # not again at once
+    monkeypatch.setattr(ContainerTracker, "RETRY_SECONDS", 0.0)
+    assert tracker.container_id(4242) == "cd" * 32
+    assert asked.count(1001) == 1
+
+
 def test_find_hooked_reports_entries_outside_kernel_text() -> None:
     text = (0xFFFFFFFF81000000, 0xFFFFFFFF82000000)
     names = syscall_names()

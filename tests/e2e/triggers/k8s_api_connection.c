@@ -1,7 +1,10 @@
 /* TRC-13 trigger (in a container): a program started with KUBERNETES_SERVICE_HOST=127.0.0.1
  * (as kubelet sets it in every pod) connects to that address. The exec with that environment
  * happens inside the started container, so the input sees it.
- *   attack|benign PORT          re-executes itself with the variable set, stage "connect"
+ *   attack|benign PORT [literal]  re-executes itself with the variable set, stage "connect";
+ *                               literal: from a forked child, every string but the port a literal
+ *                               (on pages the child has not touched: unreadable at execve entry);
+ *                               the program must be /run/e2e-bin/k8s_api_connection (the harness's)
  *   connect IP PORT             connects to IP:PORT and sends a line
  * Near-miss: the same environment, but the connection goes to 127.0.0.2 (another loopback
  * address, not the API server's). */
@@ -42,6 +45,21 @@ int main(int argc, char **argv) {
     char *env[] = {host, kport, path, NULL};
     fact("api_ip=127.0.0.1");
     fflush(stdout);
+    if (argc > 3 && !strcmp(argv[3], "literal")) {
+        pid_t child = fork();
+        if (child < 0) die("fork");
+        if (child == 0) {
+            char *largs[] = {"/run/e2e-bin/k8s_api_connection", "connect",
+                             attack ? "127.0.0.1" : "127.0.0.2", port, NULL};
+            char *lenv[] = {"KUBERNETES_SERVICE_HOST=127.0.0.1", "KUBERNETES_SERVICE_PORT=443",
+                            "PATH=/usr/bin:/bin", NULL};
+            execve("/run/e2e-bin/k8s_api_connection", largs, lenv);
+            die("execve");
+        }
+        int status;
+        waitpid(child, &status, 0);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+    }
     execve(self, args, env);
     die("execve");
 }

@@ -32,7 +32,8 @@ _U64x4 = struct.Struct("<4Q")
 _U64x2 = struct.Struct("<2Q")
 _U64 = struct.Struct("<Q")
 _Q2 = struct.Struct("<qQ")
-HF_INTERNAL, HF_TRUNCATED = 1, 2
+HF_INTERNAL, HF_TRUNCATED, HF_AFTER_EXEC = 1, 2, 4
+FLAGS_AT = struct.calcsize("<QQQqIIIIIIIIIIIH")  # offset of hdr.flags (78)
 NOT_CAPTURED = 0xFFFF
 
 
@@ -84,6 +85,19 @@ def _str_array(data: bytes, off: int) -> tuple[list[str] | None, int]:
     if count == NOT_CAPTURED:
         return None, off
     return _strings(data, off, count)
+
+
+def _chunked_list(data: bytes, off: int) -> tuple[list[str] | None, int]:
+    """u16 count then items that together are one NUL-separated blob (argv/env read from the new
+    mm); None when not captured (count 0xffff)."""
+    if off + 2 > len(data):
+        return None, off
+    count = data[off] | data[off + 1] << 8
+    off += 2
+    if count == NOT_CAPTURED:
+        return None, off
+    chunks, off = _items(data, off, count)
+    return _nul_list(b"".join(chunks)), off
 
 
 def _nul_list(blob: bytes) -> list[str]:
@@ -200,8 +214,10 @@ class Decoder:
 
     def _p_execve(self, d: bytes) -> list[dict]:
         (path,), off = _strings(d, P0, 1)
-        argv, off = _str_array(d, off)
-        envp, off = _str_array(d, off)
+        # HF_AFTER_EXEC: the strings were not readable at entry and come from the new image
+        array = _chunked_list if d[FLAGS_AT] & HF_AFTER_EXEC else _str_array
+        argv, off = array(d, off)
+        envp, off = array(d, off)
         args = [_arg("pathname", "const char*", path), _arg("argv", "const char*const*", argv or [])]
         if envp is not None:
             args.append(_arg("envp", "const char*const*", envp))

@@ -1,7 +1,8 @@
 /* Kernel side of tracee-input-ebpf: syscall/sched tracepoints -> Tracee events on a perf buffer.
  *
  * Compiled by BCC with vmlinux.h types (no <linux/...> includes). The Python side prepends
- * #defines: WANT_<EVENT> for each event to attach, CGROUP_V1_SUBSYS (-1 = cgroup v2), and the
+ * #defines: WANT_<EVENT> for each event to attach, CGROUP_V1_SUBSYS (-1 = cgroup v2) and
+ * CGROUP_HIERARCHY_ID (of that hierarchy), HAVE_TP_* for optional tracepoints, and the
  * event ids. Each record is a fixed header (struct hdr) followed by an event payload: fixed
  * numeric fields, then "items" ([u16 length][bytes]) for strings and blobs. decode.py mirrors it.
  *
@@ -42,6 +43,9 @@
 
 #define HF_INTERNAL 1        /* hdr.flags: record for the collector's own state, not an event */
 #define HF_TRUNCATED 2
+#define HF_AFTER_EXEC 4      /* execve whose strings were read from the new image (see below) */
+#define CGROUP_PATH_TAIL 256
+#define EXEC_CHUNKS 4        /* argv/env from the new mm: up to 4 items of MAX_STR bytes each */
 
 struct hdr {
     u64 ts;
@@ -66,7 +70,8 @@ struct uts_name { char name[65]; };
 struct buf { u8 d[BUFSZ]; };
 /* write offsets live in map memory, not registers: the verifier then sees every loop iteration
  * alike (precise register offsets make its states explode) */
-struct aux { u64 off; u64 poff; u8 p[PATH_HALF * 2]; };
+struct aux { u64 off; u64 poff; u64 fails; u8 p[PATH_HALF * 2]; };   /* fails: user reads that faulted */
+struct cgroup_path { u8 p[CGROUP_PATH_TAIL]; };
 struct region_key { u32 tgid; u32 pad; u64 addr; };
 
 BPF_PERF_OUTPUT(events);
@@ -81,6 +86,10 @@ BPF_TABLE("lru_hash", u32, u8, followed, 16384);
 BPF_HASH(uts_names, u32, struct uts_name, 1024);
 BPF_TABLE("lru_hash", u32, struct comm_key, exec_comm, 4096);        /* comm before execve */
 BPF_TABLE("lru_hash", struct region_key, u32, regions, 16384);      /* mmap/mprotect prot */
+/* cgroup id -> path (its last CGROUP_PATH_TAIL bytes), written when the cgroup is made: user space
+ * resolves container ids from it even when the cgroup is gone by the time its events are read */
+BPF_TABLE("lru_hash", u64, struct cgroup_path, cgroup_paths, 4096);
+BPF_TABLE("lru_hash", u32, struct hdr, exec_pending, 1024);          /* execve held until exec */
 
 static __always_inline struct config *cfg(void) {
     int zero = 0;
@@ -243,7 +252,7 @@ static __always_inline void put_user_str(struct buf *b, const void *src) {
     if (off > HALF - 3) return;
     int n = 0;
     if (src) n = bpf_probe_read_user_str(&b->d[BOUND(off + 2, 0x3fff)], MAX_STR, src);
-    if (n < 0) n = 0;
+    if (n < 0) { n = 0; x->fails++; }   /* a page not present: BPF cannot fault it in */
     put_len(b, off, n);
     x->off = off + 2 + n;
 }
@@ -293,10 +302,32 @@ static __always_inline void put_user_str_array(struct buf *b, const char *const 
     for (; i < MAX_ENV; i++) {
         if (i >= max) break;
         const char *p = NULL;
-        if (!arr || bpf_probe_read_user(&p, sizeof(p), &arr[i]) < 0 || !p) break;
+        if (!arr) break;
+        if (bpf_probe_read_user(&p, sizeof(p), &arr[i]) < 0) { x->fails++; break; }
+        if (!p) break;
         if (x->off > HALF - 3) { ((struct hdr *)b->d)->flags |= HF_TRUNCATED; break; }
         put_user_str(b, p);
     }
+    put_len(b, count_off, i);
+}
+
+/* a NUL-separated user blob (mm->arg_start..arg_end) as u16 count + items of up to MAX_STR bytes */
+static __always_inline void put_user_chunks(struct buf *b, u64 start, u64 end) {
+    struct aux *x = aux();
+    if (!x) return;
+    u64 count_off = x->off;
+    if (count_off > HALF - 3) return;
+    x->off = count_off + 2;
+    int i = 0;
+    for (; i < EXEC_CHUNKS; i++) {
+        if (start >= end) break;
+        if (x->off > HALF - 3) { ((struct hdr *)b->d)->flags |= HF_TRUNCATED; break; }
+        u64 len = end - start;
+        if (len > MAX_STR) len = MAX_STR;
+        put_user_blob(b, (const void *)start, len, MAX_STR);
+        start += len;
+    }
+    if (start < end) ((struct hdr *)b->d)->flags |= HF_TRUNCATED;
     put_len(b, count_off, i);
 }
 
@@ -459,7 +490,14 @@ SYSCALL_AT_EXIT(init_module, EV_INIT_MODULE)
 #endif
 
 /* -- execve: at entry, as Tracee (the caller's image is gone at exit); also remembers the comm
- * before exec for security_bprm_check (the web server's name, not the shell's) ---------------- */
+ * before exec for security_bprm_check (the web server's name, not the shell's) ----------------
+ * A BPF program cannot fault pages in: strings on pages the caller has not touched yet (string
+ * literals of a freshly forked child: fork copies no page-table entries for file-backed
+ * mappings) read as faults at entry. Such an execve is held (its header, in exec_pending) and
+ * emitted when the exec completes, with pathname = bprm->filename and argv/envp from the new
+ * mm, which the kernel has just written (flag HF_AFTER_EXEC), or, when the exec fails, at
+ * sys_exit_execve from the caller's pointers again (the kernel's own copy has faulted them in
+ * as far as it got), with execve's return value. */
 #ifdef WANT_SECURITY_BPRM_CHECK
 static __always_inline void save_comm(void) {
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -479,6 +517,9 @@ TRACEPOINT_PROBE(syscalls, sys_enter_execve) {
     struct buf *b = start(EV_EXECVE, 0, 0);
     if (!b) return 0;
     struct config *c = cfg();
+    struct aux *x = aux();
+    if (!x) return 0;
+    x->fails = 0;
     set_off(P0);
     put_user_str(b, args->filename);
     put_user_str_array(b, (const char *const *)args->argv, MAX_ARGS);
@@ -487,8 +528,75 @@ TRACEPOINT_PROBE(syscalls, sys_enter_execve) {
     } else {
         put_marker(b, 0xffff);   /* env not captured */
     }
+    if (x->fails) {
+        u32 tid = (u32)bpf_get_current_pid_tgid();
+        exec_pending.update(&tid, (struct hdr *)b->d);
+        return 0;
+    }
     submit(args, b);
 #endif
+    return 0;
+}
+#endif
+
+#ifdef WANT_EXECVE
+/* A held execve: a scratch record with the caller's header (context at entry); NULL = none held */
+static __always_inline struct buf *take_pending(u32 tid) {
+    struct hdr *saved = exec_pending.lookup(&tid);
+    if (!saved) return NULL;
+    int zero = 0;
+    struct buf *b = scratch.lookup(&zero);
+    if (!b) { exec_pending.delete(&tid); count_drop(); return NULL; }
+    __builtin_memcpy(b->d, saved, sizeof(struct hdr));
+    exec_pending.delete(&tid);
+    return b;
+}
+
+/* Called first by the sched_process_exec probe: the execve record comes before
+ * security_bprm_check and sched_process_exec, as when it is emitted at entry. */
+static __always_inline void emit_pending_execve(void *ctx, struct task_struct *t, u32 old_pid,
+                                                struct linux_binprm *bprm) {
+    struct buf *b = take_pending(old_pid);
+    if (!b) return;
+    struct config *c = cfg();
+    ((struct hdr *)b->d)->flags |= HF_AFTER_EXEC;
+    set_off(P0);
+    const char *filename;
+    RD(filename, bprm->filename);
+    put_kernel_str(b, filename);
+    struct mm_struct *mm;
+    u64 as = 0, ae = 0, es = 0, ee = 0;
+    RD(mm, t->mm);
+    RD(as, mm->arg_start);
+    RD(ae, mm->arg_end);
+    put_user_chunks(b, as, ae);
+    if (c && (c->flags & F_EXEC_ENV)) {
+        RD(es, mm->env_start);
+        RD(ee, mm->env_end);
+        put_user_chunks(b, es, ee);
+    } else {
+        put_marker(b, 0xffff);
+    }
+    submit(ctx, b);
+}
+
+TRACEPOINT_PROBE(syscalls, sys_exit_execve) {
+    /* still held: the exec failed (a successful one took it at sched_process_exec) */
+    struct buf *b = take_pending((u32)bpf_get_current_pid_tgid());
+    if (!b) return 0;
+    struct config *c = cfg();
+    ((struct hdr *)b->d)->ret = args->ret;
+    u64 a[6];
+    syscall_args(a);
+    set_off(P0);
+    put_user_str(b, (const void *)a[0]);
+    put_user_str_array(b, (const char *const *)a[1], MAX_ARGS);
+    if (c && (c->flags & F_EXEC_ENV)) {
+        put_user_str_array(b, (const char *const *)a[2], MAX_ENV);
+    } else {
+        put_marker(b, 0xffff);
+    }
+    submit(args, b);
     return 0;
 }
 #endif
@@ -499,6 +607,9 @@ RAW_TRACEPOINT_PROBE(sched_process_exec) {
     struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
     struct config *c = cfg();
     if (!c) return 0;
+#ifdef WANT_EXECVE
+    emit_pending_execve(ctx, t, (u32)ctx->args[1], bprm);
+#endif
     struct file *f;
     RD(f, bprm->file);
     struct file_info fi = {};
@@ -571,6 +682,22 @@ RAW_TRACEPOINT_PROBE(sched_process_exec) {
     submit(ctx, b);
     return 0;
 }
+
+/* -- cgroups: remember each new cgroup's path (container tracking, always attached) ----------- */
+#ifdef HAVE_TP_CGROUP_MKDIR
+TRACEPOINT_PROBE(cgroup, cgroup_mkdir) {
+    if (args->root != CGROUP_HIERARCHY_ID) return 0;   /* ids are per hierarchy */
+    u64 id = args->id;
+    struct cgroup_path v = {};
+    u32 loc = args->data_loc_path;
+    u32 len = loc >> 16;                               /* with its NUL */
+    u64 off = loc & 0xFFFF;
+    if (len > CGROUP_PATH_TAIL) off += len - CGROUP_PATH_TAIL;   /* keep the tail: the id is last */
+    bpf_probe_read_kernel_str(&v.p, sizeof(v.p), (const char *)args + BOUND(off, 0xffff));
+    cgroup_paths.update(&id, &v);
+    return 0;
+}
+#endif
 
 /* -- sched_process_exit ---------------------------------------------------------------------------- */
 #ifdef WANT_SCHED_PROCESS_EXIT

@@ -52,9 +52,26 @@ def _source_text() -> str:
     return resources.files(__package__).joinpath("program.c").read_text()
 
 
-def _has_tracepoint(name: str) -> bool:
+def _has_tracepoint(name: str, category: str = "syscalls") -> bool:
     root = tracefs_path()
-    return bool(root and (root / "events" / "syscalls" / f"sys_exit_{name}").is_dir())
+    return bool(root and (root / "events" / category / name).is_dir())
+
+
+def cgroup_hierarchy_id(subsys: str | None) -> int:
+    """The hierarchy id of cgroup v1 subsystem `subsys` (e.g. `cpuset_cgrp_id`), 0 for cgroup v2;
+    what the cgroup:cgroup_mkdir tracepoint reports as `root`."""
+    if subsys is None:
+        return 0
+    controller = subsys.removesuffix("_cgrp_id")
+    try:
+        with open("/proc/self/cgroup") as f:
+            for line in f:
+                hid, controllers, _ = line.split(":", 2)
+                if controller in controllers.split(","):
+                    return int(hid)
+    except (OSError, ValueError):
+        pass
+    return -1  # unknown: new cgroups are then found by the directory walk only
 
 
 def cgroup_mode() -> tuple[str | None, Path]:
@@ -92,10 +109,14 @@ def build_source(events: Iterable[str], filters: Filters) -> str:
     if filters.follow:
         defines.append("#define WANT_FOLLOW 1")
     for syscall in ("init_module", "finit_module"):
-        if _has_tracepoint(syscall):
+        if _has_tracepoint(f"sys_exit_{syscall}"):
             defines.append(f"#define HAVE_TP_{syscall.upper()} 1")
     subsys, _ = cgroup_mode()
     defines.append("#define CGROUP_V1_SUBSYS " + (subsys if subsys else "-1"))
+    hierarchy = cgroup_hierarchy_id(subsys)
+    defines.append(f"#define CGROUP_HIERARCHY_ID {hierarchy}")
+    if hierarchy >= 0 and _has_tracepoint("cgroup_mkdir", "cgroup"):
+        defines.append("#define HAVE_TP_CGROUP_MKDIR 1")
     text = _source_text()
     if subsys is None:  # the preprocessor cannot compare an enum name: pick the branch here
         text = text.replace("#if CGROUP_V1_SUBSYS < 0", "#if 1")
@@ -145,6 +166,21 @@ class LoadedProgram:
         flags |= FLAG["F_WANT_EXEC"] if "sched_process_exec" in self.events else 0
         host_pid_ns = host_ns("pid")
         self.bpf[b"config_map"][ct.c_int(0)] = _Config(self.self_pid, flags, self.host_mnt_ns, host_pid_ns)
+
+    def cgroup_path(self, cgroup_id: int) -> str | None:
+        """The path the kernel recorded when cgroup `cgroup_id` was made (then forgotten there:
+        the caller caches it), or None."""
+        table = self.bpf[b"cgroup_paths"]
+        key = ct.c_uint64(cgroup_id)
+        try:
+            raw = bytes(table[key].p)
+        except KeyError:
+            return None
+        try:
+            del table[key]
+        except KeyError:
+            pass
+        return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
 
     def drops(self) -> int:
         """Records the kernel side could not build (scratch map lookup failures)."""

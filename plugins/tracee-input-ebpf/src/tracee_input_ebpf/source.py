@@ -100,7 +100,8 @@ class EbpfSource:
                 return uts[ct.c_uint32(inum)].name.decode("utf-8", "replace")
             except KeyError:
                 return os.uname().nodename
-        self.containers = ContainerTracker(self.program.cgroup_root, self.program.host_mnt_ns)
+        self.containers = ContainerTracker(self.program.cgroup_root, self.program.host_mnt_ns,
+                                           self.program.cgroup_path)
         self.decoder = Decoder(hostname=hostname, containers=self.containers,
                                container_ids=options.filters.container_ids)
         self.read = 0
