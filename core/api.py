@@ -120,6 +120,9 @@ class RuleLoadContext:
     reporter: Reporter
     strict: bool = False
     options: Mapping[str, Any] = field(default_factory=dict)
+    #: Names of the loaders that have files in this run, so a loader can adapt to the others
+    #: sharing the process (native rule engines that do not coexist well, for instance).
+    active_loaders: frozenset[str] = frozenset()
 
     def fail(self, message: str) -> None:
         """Report a broken rule file or rule; with --strict-plugins the run stops."""

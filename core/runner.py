@@ -79,7 +79,8 @@ def load_signatures(host: PluginHost, *, rules_dirs: Sequence[str] = (), rules: 
                 continue
             files_by_loader.setdefault(loader.name, []).append(f)
             providers[f] = provider if provider in host.plugins else str(f)
-    context = RuleLoadContext(reporter, strict=host.strict, options=options or {})
+    context = RuleLoadContext(reporter, strict=host.strict, options=options or {},
+                              active_loaders=frozenset(files_by_loader))
     for _, loader in loaders:
         files = files_by_loader.get(loader.name)
         if not files:

@@ -87,3 +87,14 @@ def test_disable_by_tag_and_id(tmp_path):
     config.write_text("disable:\n  ids: [K8S-2, K8S-5]\n")
     proc = tracee("list", "--config", str(config))
     assert sorted(re.findall(r"^(K8S-\d+)\s", proc.stdout, re.MULTILINE)) == ["K8S-1", "K8S-3", "K8S-4", "K8S-6"]
+
+
+def test_cel_rules_beside_rego_rules_use_the_backend_that_coexists():
+    """regopy and cel-expr-python grow each other's memory in one process: with this pack's Rego
+    and CEL rules loaded together, `auto` picks cel-python and says why; the rules still fire."""
+    result = tracee("run", "--input", f"file:{DATA / 'k8s-1.jsonl'}", "--output", "json",
+                    "--rules", "K8S-1", "--rules", "K8S-3")
+    assert result.returncode == 0, result.stderr
+    assert "CEL: Rego rules run in this process too, so the cel-python backend is used" in result.stderr
+    assert "backend cel-python" in result.stderr
+    assert {json.loads(line)["SigMetadata"]["ID"] for line in result.stdout.splitlines()} == {"K8S-1"}

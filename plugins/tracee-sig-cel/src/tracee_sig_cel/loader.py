@@ -19,7 +19,7 @@ from tracee.api import RuleLoadContext
 from tracee.errors import FatalError
 
 from . import schema
-from .backends import AUTO, ENV_VAR, Backend, CompileError, EvalError, NotBooleanError, choose_backend
+from .backends import AUTO, ENV_VAR, FAST, PURE, Backend, CompileError, EvalError, NotBooleanError, choose_backend
 from .signature import CelSignature
 from .translate import TranslateError, Translation, line_col, translate
 
@@ -48,9 +48,34 @@ class _Skip(Exception):
     """This rule (or document) is not loaded; the message has already been built."""
 
 
+def share_process_with_rego(requested: str, context: RuleLoadContext) -> str:
+    """The backend to use when Rego rules (regopy) run in this process too.
+
+    regopy's and cel-expr-python's native libraries do not coexist: measured here, whichever
+    loads second makes the other grow by 6-10 KB of native memory per evaluation (re2, which
+    cel-python uses, has the same effect on regopy when loaded first). regopy loaded first with
+    cel-python stays flat. So regopy is loaded now, and `auto` means cel-python.
+    """
+    try:
+        import regopy  # noqa: F401
+    except Exception:  # noqa: BLE001 - tracee-sig-rego reports an unusable regopy itself
+        return requested
+    if requested == AUTO:
+        context.reporter.info(f"CEL: Rego rules run in this process too, so the {PURE} backend is used "
+                              f"({FAST} and regopy grow memory when they share a process; run CEL rules "
+                              f"in a process of their own for the fast backend)")
+        return PURE
+    if requested == FAST:
+        context.reporter.warning(f"--cel-backend {FAST} with Rego rules in the same process: memory grows "
+                                 f"by several KB per evaluation (a conflict of their native libraries)")
+    return requested
+
+
 def load_rules(files: Sequence[Path], context: RuleLoadContext) -> list[Signature]:
     """The loader registered for `.yaml`, `.yml` and `.cel` files."""
     requested = context.options.get("cel_backend") or os.environ.get(ENV_VAR) or AUTO
+    if "rego" in context.active_loaders:
+        requested = share_process_with_rego(requested, context)
     try:
         backend = choose_backend(requested)
     except FatalError as exc:

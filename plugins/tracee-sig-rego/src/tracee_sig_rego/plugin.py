@@ -26,18 +26,8 @@ def load(files: Sequence[Path], context: RuleLoadContext) -> list[Signature]:
     return load_rules(files, context)
 
 
-def _load_regopy_library_first() -> None:
-    # rego-cpp leaks ~10 KB of native memory per evaluation when google-re2 (cel-python's) or
-    # cel-expr-python's library is loaded into the process before it (measured: 39 MB vs 182 MB
-    # peak over 20k events). Loader hooks are all called before any loader runs, so loading
-    # regopy here puts it first. It costs ~40 ms at start-up; failures are reported by load().
-    try:
-        import regopy  # noqa: F401
-    except Exception:  # noqa: BLE001
-        pass
-
-
 @hookimpl
 def tracee_register_rule_loaders(register: Callable[[RuleLoader], None]) -> None:
-    _load_regopy_library_first()
+    # Sharing a process with CEL rules: tracee-sig-cel loads regopy's library before its own
+    # (see tracee_sig_cel.loader.share_process_with_rego for why the order matters).
     register(RuleLoader("rego", (".rego",), load))
