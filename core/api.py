@@ -73,6 +73,9 @@ class InputSpec:
     #: Used by `tracee run` when no --input is given and `available()` says yes (first wins).
     default: bool = False
     available: Callable[[], str | None] = lambda: None  # None = usable, else why not
+    #: Called before signatures and rule files are loaded: set-up whose native libraries must be
+    #: in the process first (BCC's LLVM before regopy's), or that should fail before slow work.
+    prepare: Callable[[], None] = lambda: None
 
 
 # -- outputs -----------------------------------------------------------------------------------------

@@ -178,13 +178,14 @@ def run(host: PluginHost, opts: RunOptions, *, banner: bool = True) -> int:
     """Run detection until the input ends (or SIGINT/SIGTERM for a live input); 0 on success."""
     reporter = host.reporter
     config = load_config(opts.config)
+    input_spec, input_arg = choose_input(host, opts.inputs)
+    input_spec.prepare()  # before rule files: see InputSpec.prepare
     loaded = load_signatures(host, rules_dirs=opts.rules_dirs, rules=opts.rules, config=config,
                              options=opts.options)
     if not loaded:
         raise FatalError("no signatures loaded (install a rule pack such as tracee-sig-builtin, "
                          "or pass --rules-dir)")
     outputs = build_outputs(host, opts.outputs, opts.options)
-    input_spec, input_arg = choose_input(host, opts.inputs)
     def on_finding(finding: Finding) -> None:
         for output in outputs:
             output.write(finding)

@@ -49,10 +49,23 @@ def _available() -> str | None:
     return not_usable_reason()
 
 
+def _prepare() -> None:
+    # Loads BCC (libbcc and its LLVM) before rule files are loaded: with regopy's library loaded
+    # first, BCC's compiler aborts the process ("double free or corruption"), measured here.
+    from tracee.errors import FatalError
+
+    from .environment import SetupError, ensure_ready
+
+    try:
+        ensure_ready()
+    except SetupError as exc:
+        raise FatalError(f"ebpf: {exc}") from None
+
+
 @hookimpl
 def tracee_register_inputs(register: Any) -> None:
     register(InputSpec("ebpf", _make_input, "live kernel events via eBPF (BCC): needs root",
-                       default=True, available=_available))
+                       default=True, available=_available, prepare=_prepare))
 
 
 def filter_options() -> list[click.Option]:
