@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
-from collections import OrderedDict
 from typing import Any, Iterable, Mapping
 
 from tracee import Event, SignatureError, SignatureMetadata
 from tracee.bpf import decoders
+from tracee.state import BoundedMap
 
 __all__ = ["READ", "TASK_COMM_LEN", "WRITE", "BoundedMap", "arg", "check_settings", "fd_number", "file_access",
            "flags_text", "has_arg", "metadata", "names_setting", "positive_int_setting", "sockaddr_ip_port",
@@ -141,27 +141,7 @@ def positive_int_setting(key: str, value: Any) -> int:
     return value
 
 
-# -- bounded state --------------------------------------------------------------------------------
-class BoundedMap(OrderedDict):
-    """A dict that keeps at most `cap` keys, evicting the least recently used; counts evictions.
-
-    Stateful signatures key it by process or container. Exits clean most entries up; the cap
-    keeps memory flat when exit events are lost or never come (a long run, many processes).
-    """
-
-    def __init__(self, cap: int) -> None:
-        super().__init__()
-        self.cap = cap
-        self.evicted = 0
-
-    def put(self, key: Any, value: Any) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        if len(self) > self.cap:
-            self.popitem(last=False)
-            self.evicted += 1
-
-
+# -- bounded state (tracee.state.BoundedMap) ----------------------------------------------------------
 def warn_evictions(sig_id: str, what: str, state: BoundedMap, setting: str) -> None:
     """Say at the end of a run that state was evicted (a detection may have been missed)."""
     if state.evicted:

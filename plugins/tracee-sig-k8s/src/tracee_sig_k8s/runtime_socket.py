@@ -8,11 +8,11 @@ container, remembered from its exec, so that the finding of a bare connect() say
 from __future__ import annotations
 
 import sys
-from collections import OrderedDict
 from typing import Any
 
 from tracee import Event, EventSelector, Signature, SignatureError, SignatureMetadata
 from tracee.bpf import decoders
+from tracee.state import BoundedMap
 
 __all__ = ["RuntimeSocketAccess", "SOCKET_NAMES"]
 
@@ -24,22 +24,6 @@ SOCKET_NAMES = frozenset(("docker.sock", "containerd.sock", "containerd.sock.ttr
 DEFAULT_MAX_PROCESSES = 16384
 COMMAND_MAX = 512  # characters of a command line kept per process (argv can be 128 KiB)
 SETTINGS = ("allowed_images", "max_processes")
-
-
-class _Lru(OrderedDict):
-    """At most `cap` entries, the least recently used evicted first; evictions are counted."""
-
-    def __init__(self, cap: int) -> None:
-        super().__init__()
-        self.cap = cap
-        self.evicted = 0
-
-    def put(self, key: Any, value: Any) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        if len(self) > self.cap:
-            self.popitem(last=False)
-            self.evicted += 1
 
 
 class RuntimeSocketAccess(Signature):
@@ -68,7 +52,7 @@ class RuntimeSocketAccess(Signature):
                        EventSelector("security_file_open", origin="container")]
 
     def __init__(self) -> None:
-        self.commands = _Lru(DEFAULT_MAX_PROCESSES)  # (container id, host pid) -> command line
+        self.commands = BoundedMap(DEFAULT_MAX_PROCESSES)  # (container id, host pid) -> command line
         self.allowed_images: tuple[str, ...] = ()
 
     def configure(self, settings: dict[str, Any]) -> None:
