@@ -157,6 +157,10 @@ class EbpfSource:
                 if pending:
                     raw = pending[:]
                     del pending[:]
+                    # Each CPU has its own buffer: put the batch back in time order (the header's
+                    # first u64), so a container's exec, which marks it started, is decoded before
+                    # that container's later events recorded on another CPU.
+                    raw.sort(key=_timestamp)
                     self.read += len(raw)
                     out = []
                     for record in raw:
@@ -240,6 +244,10 @@ class EbpfSource:
                      pid_namespace=stat("/proc/self/ns/pid").st_ino,
                      process_name=_own_comm(), host_name=os.uname().nodename,
                      event_id=definition.id if definition else 0)
+
+
+def _timestamp(record: bytes) -> int:
+    return int.from_bytes(record[:8], "little")
 
 
 def _own_comm() -> str:
