@@ -76,25 +76,27 @@ def _strings(data: bytes, off: int, count: int) -> tuple[list[str], int]:
     return [_text(r) for r in raw], off
 
 
-def _str_array(data: bytes, off: int) -> tuple[list[str] | None, int]:
-    """u16 count then items; None when the kernel side did not capture it (count 0xffff)."""
+def _count(data: bytes, off: int) -> tuple[int | None, int]:
+    """The u16 item count at `off`; None when the kernel side did not capture it (0xffff)."""
     if off + 2 > len(data):
         return None, off
     count = data[off] | data[off + 1] << 8
-    off += 2
-    if count == NOT_CAPTURED:
+    return (None if count == NOT_CAPTURED else count), off + 2
+
+
+def _str_array(data: bytes, off: int) -> tuple[list[str] | None, int]:
+    """u16 count then items, one string each; None when not captured."""
+    count, off = _count(data, off)
+    if count is None:
         return None, off
     return _strings(data, off, count)
 
 
 def _chunked_list(data: bytes, off: int) -> tuple[list[str] | None, int]:
     """u16 count then items that together are one NUL-separated blob (argv/env read from the new
-    mm); None when not captured (count 0xffff)."""
-    if off + 2 > len(data):
-        return None, off
-    count = data[off] | data[off + 1] << 8
-    off += 2
-    if count == NOT_CAPTURED:
+    mm); None when not captured."""
+    count, off = _count(data, off)
+    if count is None:
         return None, off
     chunks, off = _items(data, off, count)
     return _nul_list(b"".join(chunks)), off

@@ -9,7 +9,7 @@ from tracee import Event, SignatureError, SignatureMetadata
 from tracee.bpf import decoders
 from tracee.state import BoundedMap
 
-__all__ = ["READ", "TASK_COMM_LEN", "WRITE", "BoundedMap", "arg", "check_settings", "fd_number", "file_access",
+__all__ = ["READ", "TASK_COMM_LEN", "WRITE", "BoundedMap", "ProcessAllowList", "arg", "check_settings", "fd_number", "file_access",
            "flags_text", "has_arg", "metadata", "names_setting", "positive_int_setting", "sockaddr_ip_port",
            "warn_evictions"]
 
@@ -139,6 +139,22 @@ def positive_int_setting(key: str, value: Any) -> int:
     if type(value) is not int or value < 1:
         raise SignatureError(f"setting {key!r} must be a positive integer, got {value!r}")
     return value
+
+
+class ProcessAllowList:
+    """Mixin for the signatures whose allow-list of process names users extend with the
+    `allowed_processes` setting (TRC-8, TRC-10). The class sets `ALLOWED_PROCESSES`."""
+
+    ALLOWED_PROCESSES: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.allowed = frozenset(self.ALLOWED_PROCESSES)
+
+    def configure(self, settings: dict[str, Any]) -> None:
+        check_settings(settings, ("allowed_processes",))
+        if "allowed_processes" in settings:
+            extra = names_setting("allowed_processes", settings["allowed_processes"], comm=True)
+            self.allowed = frozenset(self.ALLOWED_PROCESSES).union(extra)
 
 
 # -- bounded state (tracee.state.BoundedMap) ----------------------------------------------------------

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tracee import Event, EventSelector, Signature
 
-from ._common import READ, arg, check_settings, file_access, metadata, names_setting
+from ._common import READ, ProcessAllowList, arg, file_access, metadata
 
 PKI_DIR = "/etc/kubernetes/pki/"
 ALLOWED_PROCESSES = ("kube-apiserver", "kubelet", "kube-controller", "etcd")
 
 
-class K8sCertTheft(Signature):
+class K8sCertTheft(ProcessAllowList, Signature):
     """Read-open of a path starting /etc/kubernetes/pki/ by a process not in the allow-list (any
     origin); `allowed_processes` in the config extends the allow-list."""
 
@@ -26,14 +24,7 @@ class K8sCertTheft(Signature):
         3, "Credential Access: Steal Application Access Token")
     selected_events = [EventSelector("security_file_open")]
 
-    def __init__(self) -> None:
-        self.allowed = frozenset(ALLOWED_PROCESSES)
-
-    def configure(self, settings: dict[str, Any]) -> None:
-        check_settings(settings, ("allowed_processes",))
-        if "allowed_processes" in settings:
-            extra = names_setting("allowed_processes", settings["allowed_processes"], comm=True)
-            self.allowed = frozenset(ALLOWED_PROCESSES).union(extra)
+    ALLOWED_PROCESSES = ALLOWED_PROCESSES
 
     def on_event(self, event: Event) -> None:
         if event.event_name != "security_file_open":

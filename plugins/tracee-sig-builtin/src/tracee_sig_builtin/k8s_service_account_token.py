@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tracee import Event, EventSelector, Signature
 
-from ._common import READ, arg, check_settings, file_access, metadata, names_setting
+from ._common import READ, ProcessAllowList, arg, file_access, metadata
 
 TOKEN_DIR = "secrets/kubernetes.io/serviceaccount"
 # Tracee's latest list (2022-05-31, #1549, with kubectl); components that legitimately read it.
 ALLOWED_PROCESSES = ("flanneld", "kube-proxy", "etcd", "kube-apiserver", "coredns", "kube-controller", "kubectl")
 
 
-class K8sServiceAccountToken(Signature):
+class K8sServiceAccountToken(ProcessAllowList, Signature):
     """Read-open, in a container, of a path containing secrets/kubernetes.io/serviceaccount and
     ending "token", by a process not in the allow-list. Tracee disabled it from v0.8.0 as noisy;
     here it is on, and `allowed_processes` in the config extends the allow-list."""
@@ -27,14 +25,7 @@ class K8sServiceAccountToken(Signature):
         0, "Credential Access: Credentials from Password Stores", tags=("container",))
     selected_events = [EventSelector("security_file_open", origin="container")]
 
-    def __init__(self) -> None:
-        self.allowed = frozenset(ALLOWED_PROCESSES)
-
-    def configure(self, settings: dict[str, Any]) -> None:
-        check_settings(settings, ("allowed_processes",))
-        if "allowed_processes" in settings:
-            extra = names_setting("allowed_processes", settings["allowed_processes"], comm=True)
-            self.allowed = frozenset(ALLOWED_PROCESSES).union(extra)
+    ALLOWED_PROCESSES = ALLOWED_PROCESSES
 
     def on_event(self, event: Event) -> None:
         if event.event_name != "security_file_open":
