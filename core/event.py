@@ -142,7 +142,7 @@ class Event:
 
     `args` is Tracee's list of `{"name", "type", "value"}` dicts, kept as the input gave them
     (sockaddr as a map or the older string, `bytes` as base64 text or bytes): read them with
-    `get_arg()` and the decoders in `tracee.bpf.decoders`. `cache` is a per-event dict in which
+    `get_arg()` and the decoders in `tracee.events.decoders`. `cache` is a per-event dict in which
     signature back-ends memoise work shared by several rules (one Rego input per event, ...).
 
     Decoding is the hot path, so an event wraps the decoded JSON object: the fields the engine

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Sequence
 import pytest
 
 from .api import Reporter
-from .bpf import catalog
+from .events import catalog
 from .engine import Engine
 from .event import Event
 from .plugins import PluginHost

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tracee.bpf import decoders as d
+from tracee.events import catalog
+from tracee.events import decoders as d
 
 O_RDONLY, O_WRONLY, O_RDWR = 0, 1, 2
 O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_NONBLOCK = 0o100, 0o200, 0o1000, 0o2000, 0o4000
@@ -482,3 +483,35 @@ def test_parsers_table_points_at_decoders():
         assert isinstance(event, str) and isinstance(arg, str) and callable(parser)
         assert parser("already parsed") == "already parsed", (event, arg)
         assert isinstance(parser(1), str), (event, arg)
+
+
+def test_parsers_name_events_and_arguments_of_the_catalog():
+    for event, arg in d.PARSERS:
+        definition = catalog.by_name(event)
+        assert definition is not None, event
+        assert arg in [a.name for a in definition.args], (event, arg)
+
+
+@pytest.mark.parametrize(("event", "arg", "declared", "parser", "printed"), [
+    ("ptrace", "request", "long", d.ptrace_request, "string"),
+    ("security_file_open", "flags", "int", d.open_flags, "string"),
+    ("security_file_open", "syscall", "int", d.syscall_name, "int"),  # v0.8 keeps the declared type
+    ("ptrace", "addr", "void*", d.hex_pointer, "void*"),
+    ("process_vm_writev", "local_iov", "const struct iovec*", d.hex_pointer, "const struct iovec*"),
+    ("getcwd", "buf", "char*", d.hex_pointer, "char*"),
+    ("security_file_open", "pathname", "const char*", None, "const char*"),
+    ("execve", "argv", "const char*const*", None, "const char*const*"),
+    ("sched_process_exec", "argv", "const char**", None, "const char**"),
+    ("security_socket_connect", "remote_addr", "struct sockaddr*", None, "struct sockaddr*"),
+    ("security_sb_mount", "flags", "unsigned long", None, "unsigned long"),
+    ("dup3", "flags", "int", None, "int"),
+])
+def test_arg_parser_is_the_parse_arguments_rule(event, arg, declared, parser, printed):
+    assert d.arg_parser(event, arg, declared) == (parser, printed)
+
+
+def test_syscall_names_come_from_the_catalog():
+    x86_64 = [e for e in catalog.EVENTS if e.syscall and "32bit_unique" not in e.sets]
+    assert len(x86_64) == 360
+    assert all(d.syscall_name(e.id) == e.name for e in x86_64)
+    assert d.syscall_name(3000) == "3000"  # waitpid: a 32-bit-only syscall, no x86-64 number

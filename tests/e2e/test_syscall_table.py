@@ -21,7 +21,7 @@ import pytest
 
 from e2e_harness import TraceeRun, describe, sig_id, tracee_executable
 
-from tracee.bpf import catalog, decoders
+from tracee.events import catalog, decoders
 
 
 def _kallsyms() -> dict[str, int]:

@@ -13,7 +13,7 @@ import time
 from typing import Callable
 
 from tracee import Event
-from tracee.bpf import catalog, decoders
+from tracee.events import catalog, decoders
 
 from .containers import ContainerTracker
 

@@ -22,7 +22,7 @@ import struct
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from tracee.bpf import decoders
+from tracee.events import decoders
 
 __all__ = ["HookCheckError", "KernelSymbols", "find_hooked", "syscall_names", "SyscallTableChecker"]
 

@@ -14,20 +14,16 @@ from pathlib import Path
 from types import ModuleType
 from typing import Iterable
 
-from tracee.bpf import catalog
+from tracee.events import catalog
 
 from .environment import tracefs_path
+from .sources import PRODUCED, SOURCES
 
 __all__ = ["EVENT_SOURCES", "Filters", "LoadedProgram", "SUPPORTED_EVENTS", "build_source", "load"]
 
-# Every event this input produces; the catalog says which kernel facility each comes from on a
-# kernel that offers only tracepoints (what `tracee trace --list` prints).
-_PRODUCED = ("execve", "close", "dup", "dup2", "dup3", "ptrace", "process_vm_writev", "init_module",
-             "sched_process_exec", "sched_process_exit", "security_bprm_check", "security_file_open",
-             "security_socket_connect", "security_sb_mount", "security_kernel_read_file", "magic_write",
-             "mem_prot_alert", "hooked_syscalls")
-EVENT_SOURCES: dict[str, str] = {name: catalog.by_name(name).source for name in _PRODUCED}  # type: ignore[union-attr]
-SUPPORTED_EVENTS = frozenset(EVENT_SOURCES)
+# Every event this input produces, and which kernel facility each comes from (sources.py).
+EVENT_SOURCES: dict[str, str] = SOURCES
+SUPPORTED_EVENTS = PRODUCED
 KERNEL_EVENTS = SUPPORTED_EVENTS  # hooked_syscalls: WANT_ compiles its kernel-memory reader
 
 _CFLAGS = ("F_PID", 1), ("F_COMM", 2), ("F_UID", 4), ("F_CONTAINER", 8), ("F_FOLLOW", 16), \

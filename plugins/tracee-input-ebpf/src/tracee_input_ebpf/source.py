@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 
 from tracee import Event
-from tracee.bpf import catalog
+from tracee.events import catalog
 
 from . import environment
 from .containers import ContainerTracker

@@ -6,7 +6,7 @@ import sys
 from typing import Any, Iterable, Mapping
 
 from tracee import Event, SignatureError, SignatureMetadata
-from tracee.bpf import decoders
+from tracee.events import decoders
 from tracee.state import BoundedMap
 
 __all__ = ["READ", "TASK_COMM_LEN", "WRITE", "BoundedMap", "ProcessAllowList", "arg", "check_settings", "fd_number", "file_access",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tracee import Event, EventSelector, Signature
-from tracee.bpf.decoders import ptrace_request
+from tracee.events.decoders import ptrace_request
 
 from ._common import arg, metadata
 

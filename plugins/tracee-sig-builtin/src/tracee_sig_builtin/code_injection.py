@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tracee import Event, EventSelector, Signature
-from tracee.bpf.decoders import ptrace_request
+from tracee.events.decoders import ptrace_request
 
 from ._common import WRITE, arg, file_access, flags_text, metadata
 

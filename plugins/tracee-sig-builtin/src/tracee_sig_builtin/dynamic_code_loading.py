@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tracee import Event, EventSelector, Signature
-from tracee.bpf.decoders import mem_prot_alert
+from tracee.events.decoders import mem_prot_alert
 
 from ._common import arg, metadata
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tracee import Event, EventSelector, Signature
-from tracee.bpf.decoders import kernel_read_file_type
+from tracee.events.decoders import kernel_read_file_type
 
 from ._common import arg, has_arg, metadata
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracee import Event
-from tracee.bpf import catalog, decoders
+from tracee.events import catalog, decoders
 
 __all__ = ["ALIASES", "FIELDS", "SA_FAMILIES", "SOCKADDR_FIELDS", "STRING_ARGS", "SOCKADDR_ARGS",
            "empty_sockaddr", "input_fields", "sample_event", "sockaddr_args", "string_args"]

@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from tracee import Event, EventSelector, Signature, SignatureError, SignatureMetadata
-from tracee.bpf import decoders
+from tracee.events import decoders
 from tracee.state import BoundedMap
 
 __all__ = ["RuntimeSocketAccess", "SOCKET_NAMES"]

@@ -8,10 +8,10 @@ from functools import lru_cache
 from typing import Any, Callable
 
 # The tables below are written by hand, for the x86_64 Linux ABI: no maintained Python library
-# exposes these name tables (ptrace requests, open/mmap/clone/mount flags, syscall numbers), and
-# the `os`, `socket` and `mmap` constants cover only some of them, depend on the platform Python
-# was built for, and give values, not the names Tracee prints. Names and print order follow
-# Tracee v0.8 (libbpfgo helpers), which the signatures compare against.
+# exposes these name tables (ptrace requests, open/mmap/clone/mount flags), and the `os`,
+# `socket` and `mmap` constants cover only some of them, depend on the platform Python was built
+# for, and give values, not the names Tracee prints. Names and print order follow Tracee v0.8
+# (libbpfgo helpers), which the signatures compare against. Syscall names come from the catalog.
 #
 # Every decoder is idempotent: a `str` is taken to be already parsed and is returned unchanged.
 
@@ -439,61 +439,26 @@ def sockaddr_ip_port(value: Any) -> tuple[str, str]:
 
 
 # -- syscalls and pointers --------------------------------------------------------------------------
-_SYSCALLS = tuple("""
-read write open close stat fstat lstat poll lseek mmap mprotect munmap brk rt_sigaction
-rt_sigprocmask rt_sigreturn ioctl pread64 pwrite64 readv writev access pipe select sched_yield
-mremap msync mincore madvise shmget shmat shmctl dup dup2 pause nanosleep getitimer alarm
-setitimer getpid sendfile socket connect accept sendto recvfrom sendmsg recvmsg shutdown bind
-listen getsockname getpeername socketpair setsockopt getsockopt clone fork vfork execve exit
-wait4 kill uname semget semop semctl shmdt msgget msgsnd msgrcv msgctl fcntl flock fsync
-fdatasync truncate ftruncate getdents getcwd chdir fchdir rename mkdir rmdir creat link unlink
-symlink readlink chmod fchmod chown fchown lchown umask gettimeofday getrlimit getrusage sysinfo
-times ptrace getuid syslog getgid setuid setgid geteuid getegid setpgid getppid getpgrp setsid
-setreuid setregid getgroups setgroups setresuid getresuid setresgid getresgid getpgid setfsuid
-setfsgid getsid capget capset rt_sigpending rt_sigtimedwait rt_sigqueueinfo rt_sigsuspend
-sigaltstack utime mknod uselib personality ustat statfs fstatfs sysfs getpriority setpriority
-sched_setparam sched_getparam sched_setscheduler sched_getscheduler sched_get_priority_max
-sched_get_priority_min sched_rr_get_interval mlock munlock mlockall munlockall vhangup modify_ldt
-pivot_root sysctl prctl arch_prctl adjtimex setrlimit chroot sync acct settimeofday mount
-umount2 swapon swapoff reboot sethostname setdomainname iopl ioperm create_module init_module
-delete_module get_kernel_syms query_module quotactl nfsservctl getpmsg putpmsg afs tuxcall
-security gettid readahead setxattr lsetxattr fsetxattr getxattr lgetxattr fgetxattr listxattr
-llistxattr flistxattr removexattr lremovexattr fremovexattr tkill time futex sched_setaffinity
-sched_getaffinity set_thread_area io_setup io_destroy io_getevents io_submit io_cancel
-get_thread_area lookup_dcookie epoll_create epoll_ctl_old epoll_wait_old remap_file_pages
-getdents64 set_tid_address restart_syscall semtimedop fadvise64 timer_create timer_settime
-timer_gettime timer_getoverrun timer_delete clock_settime clock_gettime clock_getres
-clock_nanosleep exit_group epoll_wait epoll_ctl tgkill utimes vserver mbind set_mempolicy
-get_mempolicy mq_open mq_unlink mq_timedsend mq_timedreceive mq_notify mq_getsetattr kexec_load
-waitid add_key request_key keyctl ioprio_set ioprio_get inotify_init inotify_add_watch
-inotify_rm_watch migrate_pages openat mkdirat mknodat fchownat futimesat newfstatat unlinkat
-renameat linkat symlinkat readlinkat fchmodat faccessat pselect6 ppoll unshare set_robust_list
-get_robust_list splice tee sync_file_range vmsplice move_pages utimensat epoll_pwait signalfd
-timerfd_create eventfd fallocate timerfd_settime timerfd_gettime accept4 signalfd4 eventfd2
-epoll_create1 dup3 pipe2 inotify_init1 preadv pwritev rt_tgsigqueueinfo perf_event_open recvmmsg
-fanotify_init fanotify_mark prlimit64 name_to_handle_at open_by_handle_at clock_adjtime syncfs
-sendmmsg setns getcpu process_vm_readv process_vm_writev kcmp finit_module sched_setattr
-sched_getattr renameat2 seccomp getrandom memfd_create kexec_file_load bpf execveat userfaultfd
-membarrier mlock2 copy_file_range preadv2 pwritev2 pkey_mprotect pkey_alloc pkey_free statx
-io_pgetevents rseq
-""".split())
-_SYSCALLS_FROM_424 = tuple("""
-pidfd_send_signal io_uring_setup io_uring_enter io_uring_register open_tree move_mount fsopen
-fsconfig fsmount fspick pidfd_open clone3 close_range openat2 pidfd_getfd faccessat2
-process_madvise epoll_pwait2 mount_setattr quotactl_fd landlock_create_ruleset landlock_add_rule
-landlock_restrict_self memfd_secret process_mrelease futex_waitv set_mempolicy_home_node
-""".split())
+# The x86-64 numbers and names come from the catalog (its syscall events, less the 32-bit-only
+# ones it numbers from 3000); the kernel has added these since Tracee v0.8.3.
+_SYSCALLS_AFTER_V083 = {449: "futex_waitv", 450: "set_mempolicy_home_node"}
+_SYSCALL_NAMES: dict[int, str] = {}
+
+
+def _syscall_names() -> dict[int, str]:
+    # Built at the first call, so importing the decoders does not load the catalog.
+    from .catalog import EVENTS
+
+    _SYSCALL_NAMES.update({e.id: e.name for e in EVENTS if e.syscall and "32bit_unique" not in e.sets})
+    _SYSCALL_NAMES.update(_SYSCALLS_AFTER_V083)
+    return _SYSCALL_NAMES
 
 
 def syscall_name(nr: int | str) -> str:
     """The x86_64 syscall called `nr`, e.g. 59 -> "execve"; unknown numbers print as decimal."""
     if isinstance(nr, str):
         return nr
-    if 0 <= nr < len(_SYSCALLS):
-        return _SYSCALLS[nr]
-    if 0 <= nr - 424 < len(_SYSCALLS_FROM_424):
-        return _SYSCALLS_FROM_424[nr - 424]
-    return str(nr)
+    return (_SYSCALL_NAMES or _syscall_names()).get(nr) or str(nr)
 
 
 def hex_pointer(v: int | str) -> str:
@@ -504,9 +469,10 @@ def hex_pointer(v: int | str) -> str:
 
 
 # -- parse-arguments --------------------------------------------------------------------------------
-# (event name, argument name) -> decoder, as Tracee's parse-arguments applies them. Parsed values
-# get type "string" (Tracee >= 0.7), except the `syscall` argument, which Tracee v0.8 prints with
-# its declared type kept (`{"name":"syscall","type":"int","value":"execve"}`).
+# (event name, argument name) -> decoder, as Tracee's parse-arguments applies them; `arg_parser`
+# is the rule built on it, which the eBPF input's record decoder and `parse_args` both follow.
+# Parsed values get type "string" (Tracee >= 0.7), except the `syscall` argument, which Tracee
+# v0.8 prints with its declared type kept (`{"name":"syscall","type":"int","value":"execve"}`).
 # security_sb_mount's flags are left raw, as Tracee leaves them.
 PARSERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("security_file_open", "flags"): open_flags,
@@ -521,7 +487,6 @@ PARSERS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("mem_prot_alert", "alert"): mem_prot_alert,
     ("security_kernel_read_file", "type"): kernel_read_file_type,
     ("security_kernel_post_read_file", "type"): kernel_read_file_type,
-    ("security_post_read_file", "type"): kernel_read_file_type,
     ("clone", "flags"): clone_flags,
     ("socket", "domain"): socket_domain,
     ("socket", "type"): socket_type,
@@ -544,24 +509,39 @@ _SYSCALL_ARG_EVENTS = ("security_file_open", "sys_enter", "sys_exit", "cap_capab
 _KEEPS_TYPE = frozenset((event, "syscall") for event in _SYSCALL_ARG_EVENTS)
 PARSERS.update(dict.fromkeys(_KEEPS_TYPE, syscall_name))
 
+# Declared pointer types that Tracee reads as strings, string arrays and socket addresses (text,
+# lists, maps); every other pointer type is an address, printed in hex.
+_NOT_ADDRESSES = frozenset(("const char*", "const char *", "const char**", "const char*const*",
+                            "struct sockaddr*", "struct sockaddr *"))
+
+
+def arg_parser(event_name: str, arg_name: str, arg_type: str) -> tuple[Callable[[Any], Any] | None, str]:
+    """How parse-arguments prints an integer argument: (its decoder or None, the type it is printed with).
+
+    The decoder is the one `PARSERS` names (printed type "string", or the declared type for
+    `syscall`), else `hex_pointer` for a declared pointer that is an address, else None (the
+    value stays raw, with its declared type).
+    """
+    parser = PARSERS.get((event_name, arg_name))
+    if parser is not None:
+        return parser, arg_type if (event_name, arg_name) in _KEEPS_TYPE else "string"
+    if arg_type.endswith("*") and arg_type not in _NOT_ADDRESSES:
+        return hex_pointer, arg_type
+    return None, arg_type
+
 
 def parse_args(event_name: str, args: list[dict]) -> None:
-    """Rewrite `args` in place as Tracee's parse-arguments does.
+    """Rewrite `args` in place as Tracee's parse-arguments does (see `arg_parser`).
 
-    Each `{"name", "type", "value"}` whose value is an int and that has a parser gets the parsed
-    string (and type "string", but see `PARSERS`); other int values of pointer type ("void*",
-    "int*", ...) become hex strings with their type kept, as Tracee prints every uintptr.
-    Values that are not ints (already parsed, strings, maps, lists) are left alone.
+    Only int values are rewritten: values that are already parsed, strings, maps or lists are
+    left alone.
     """
     for arg in args:
         value = arg.get("value")
         if type(value) is not int:
             continue
-        key = (event_name, arg.get("name"))
-        parser = PARSERS.get(key)  # type: ignore[arg-type]
+        name, declared = arg.get("name"), str(arg.get("type", ""))
+        parser, printed_type = arg_parser(event_name, name, declared)  # type: ignore[arg-type]
         if parser is not None:
             arg["value"] = parser(value)
-            if key not in _KEEPS_TYPE:
-                arg["type"] = "string"
-        elif str(arg.get("type", "")).endswith("*"):
-            arg["value"] = hex_pointer(value)
+            arg["type"] = printed_type
