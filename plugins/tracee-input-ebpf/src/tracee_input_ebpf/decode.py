@@ -2,8 +2,8 @@
 
 Mirrors program.c: struct hdr (96 bytes), then per event fixed u64 fields and items
 ([u16 length][bytes]). Written for throughput: one `unpack_from` per header, cached comm and
-hostname strings, argument dicts built directly (no generic per-argument dispatch) for the hot
-syscall events.
+hostname strings, and argument dicts built from makers prepared once per argument (name and
+printed type from the catalog, decoder from Tracee's parse-arguments rule), no per-event lookups.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from tracee import Event
 from tracee.events import catalog, decoders
 
 from .containers import ContainerTracker
+from .sources import RECORDED
 
 __all__ = ["HDR", "Decoder", "boot_offset_ns"]
 
@@ -109,14 +110,24 @@ def _nul_list(blob: bytes) -> list[str]:
     return [s.decode("utf-8", "replace") for s in blob.split(b"\0")] if blob else []
 
 
-def _types(event: str) -> dict[str, str]:
+def _maker(event: str, arg: catalog.ArgDef) -> Callable[[object], dict]:
+    """A function of the raw value that gives the argument's dict, as parse-arguments prints it."""
+    parse, printed_type = decoders.arg_parser(event, arg.name, arg.type)
+    head = {"name": arg.name, "type": printed_type}
+    if parse is None:
+        return lambda value: dict(head, value=value)
+    return lambda value: dict(head, value=parse(value))
+
+
+def _makers(event: str) -> tuple[Callable[[object], dict], ...]:
     definition = catalog.by_name(event)
     assert definition is not None, event
-    return {a.name: a.type for a in definition.args}
+    return tuple(_maker(event, arg) for arg in definition.args)
 
 
-def _arg(name: str, typ: str, value: object) -> dict:
-    return {"name": name, "type": typ, "value": value}
+# event name -> one maker per catalog argument, in the catalog's order; each `_p_<event>` unpacks
+# its event's makers into variables named after the arguments and calls those it fills.
+_ARGS: dict[str, tuple[Callable[[object], dict], ...]] = {name: _makers(name) for name in sorted(RECORDED)}
 
 
 class Decoder:
@@ -134,10 +145,7 @@ class Decoder:
         self.filtered = 0
         self._names = {e.id: e.name for e in catalog.EVENTS}
         self._payload: dict[int, Callable[[bytes], list[dict]]] = {}
-        for name in ("close", "dup", "dup2", "dup3", "ptrace", "process_vm_writev", "init_module",
-                     "execve", "sched_process_exec", "sched_process_exit", "security_bprm_check",
-                     "security_file_open", "security_socket_connect", "security_sb_mount",
-                     "security_kernel_read_file", "magic_write", "mem_prot_alert"):
+        for name in RECORDED:
             definition = catalog.by_name(name)
             assert definition is not None
             self._payload[definition.id] = getattr(self, "_p_" + name)
@@ -176,123 +184,118 @@ class Decoder:
             "argsNum": len(args), "returnValue": ret},
             self._names[event_id], event_id, container_id, cgroup_id in containers.started, args)
 
-    # -- payloads (argument names, order and types as Tracee's event definitions) -------------------
+    # -- payloads (argument order and types: the catalog's, via _ARGS) -----------------------------
     def _p_close(self, d: bytes) -> list[dict]:
-        return [{"name": "fd", "type": "int", "value": _s32(_U64.unpack_from(d, P0)[0])}]
+        (fd,) = _ARGS["close"]
+        return [fd(_s32(_U64.unpack_from(d, P0)[0]))]
 
     def _p_dup(self, d: bytes) -> list[dict]:
-        return [{"name": "oldfd", "type": "int", "value": _s32(_U64.unpack_from(d, P0)[0])}]
+        (oldfd,) = _ARGS["dup"]
+        return [oldfd(_s32(_U64.unpack_from(d, P0)[0]))]
 
     def _p_dup2(self, d: bytes) -> list[dict]:
+        oldfd, newfd = _ARGS["dup2"]
         a, b = _U64x2.unpack_from(d, P0)
-        return [_arg("oldfd", "int", _s32(a)), _arg("newfd", "int", _s32(b))]
+        return [oldfd(_s32(a)), newfd(_s32(b))]
 
     def _p_dup3(self, d: bytes) -> list[dict]:
+        oldfd, newfd, flags = _ARGS["dup3"]
         a, b, c, *_ = _U64x6.unpack_from(d, P0)
-        return [_arg("oldfd", "int", _s32(a)), _arg("newfd", "int", _s32(b)), _arg("flags", "int", _s32(c))]
+        return [oldfd(_s32(a)), newfd(_s32(b)), flags(_s32(c))]
 
     def _p_ptrace(self, d: bytes) -> list[dict]:
-        req, pid, addr, data, *_ = _U64x6.unpack_from(d, P0)
-        return [_arg("request", "string", decoders.ptrace_request(_s64(req))),
-                _arg("pid", "pid_t", _s32(pid)),
-                _arg("addr", "void*", decoders.hex_pointer(addr)),
-                _arg("data", "void*", decoders.hex_pointer(data))]
+        request, pid, addr, data = _ARGS["ptrace"]
+        req, p, a, v, *_ = _U64x6.unpack_from(d, P0)
+        return [request(_s64(req)), pid(_s32(p)), addr(a), data(v)]
 
     def _p_process_vm_writev(self, d: bytes) -> list[dict]:
-        pid, liov, lcnt, riov, rcnt, flags = _U64x6.unpack_from(d, P0)
-        return [_arg("pid", "pid_t", _s32(pid)),
-                _arg("local_iov", "const struct iovec*", decoders.hex_pointer(liov)),
-                _arg("liovcnt", "unsigned long", lcnt),
-                _arg("remote_iov", "const struct iovec*", decoders.hex_pointer(riov)),
-                _arg("riovcnt", "unsigned long", rcnt),
-                _arg("flags", "unsigned long", flags)]
+        pid, local_iov, liovcnt, remote_iov, riovcnt, flags = _ARGS["process_vm_writev"]
+        p, liov, lcnt, riov, rcnt, f = _U64x6.unpack_from(d, P0)
+        return [pid(_s32(p)), local_iov(liov), liovcnt(lcnt), remote_iov(riov), riovcnt(rcnt), flags(f)]
 
     def _p_init_module(self, d: bytes) -> list[dict]:
+        module_image, len_, param_values = _ARGS["init_module"]
         image, length, *_ = _U64x6.unpack_from(d, P0)
         (params,), _ = _strings(d, P0 + 48, 1)
-        return [_arg("module_image", "void*", decoders.hex_pointer(image)),
-                _arg("len", "unsigned long", length),
-                _arg("param_values", "const char*", params)]
+        return [module_image(image), len_(length), param_values(params)]
 
     def _p_execve(self, d: bytes) -> list[dict]:
+        pathname, argv, envp = _ARGS["execve"]
         (path,), off = _strings(d, P0, 1)
         # HF_AFTER_EXEC: the strings were not readable at entry and come from the new image
         array = _chunked_list if d[FLAGS_AT] & HF_AFTER_EXEC else _str_array
-        argv, off = array(d, off)
-        envp, off = array(d, off)
-        args = [_arg("pathname", "const char*", path), _arg("argv", "const char*const*", argv or [])]
-        if envp is not None:
-            args.append(_arg("envp", "const char*const*", envp))
+        argv_list, off = array(d, off)
+        envp_list, off = array(d, off)
+        args = [pathname(path), argv(argv_list or [])]
+        if envp_list is not None:
+            args.append(envp(envp_list))
         return args
 
     def _p_sched_process_exec(self, d: bytes) -> list[dict]:
-        dev, ino, ctime, modes, from_kernel = _U64x5.unpack_from(d, P0)
-        (cmdpath, pathname, interp), off = _strings(d, P0 + 40, 3)
+        (cmdpath, pathname, argv, env, dev, inode, invoked_from_kernel, ctime, stdin_type, inode_mode,
+         interp, *_) = _ARGS["sched_process_exec"]  # interpreter_*: not captured
+        dev_, ino, ctime_, modes, from_kernel = _U64x5.unpack_from(d, P0)
+        (cmd, path, interp_), off = _strings(d, P0 + 40, 3)
         (argv_blob,), off = _items(d, off, 1)
-        env: list[str] | None = None
+        env_list: list[str] | None = None
         if off + 2 <= len(d) and d[off] | d[off + 1] << 8 != NOT_CAPTURED:
             (env_blob,), off = _items(d, off, 1)
-            env = _nul_list(env_blob)
-        args = [_arg("cmdpath", "const char*", cmdpath), _arg("pathname", "const char*", pathname),
-                _arg("argv", "const char**", _nul_list(argv_blob))]
-        if env is not None:
-            args.append(_arg("env", "const char**", env))
-        args += [_arg("dev", "dev_t", dev), _arg("inode", "unsigned long", ino),
-                 _arg("invoked_from_kernel", "int", from_kernel), _arg("ctime", "unsigned long", ctime),
-                 _arg("stdin_type", "string", decoders.stdin_type(modes >> 32)),
-                 _arg("inode_mode", "umode_t", modes & 0xFFFF), _arg("interp", "const char*", interp)]
+            env_list = _nul_list(env_blob)
+        args = [cmdpath(cmd), pathname(path), argv(_nul_list(argv_blob))]
+        if env_list is not None:
+            args.append(env(env_list))
+        args += [dev(dev_), inode(ino), invoked_from_kernel(from_kernel), ctime(ctime_),
+                 stdin_type(modes >> 32), inode_mode(modes & 0xFFFF), interp(interp_)]
         return args
 
     def _p_sched_process_exit(self, d: bytes) -> list[dict]:
+        exit_code, process_group_exit = _ARGS["sched_process_exit"]
         code, group = _Q2.unpack_from(d, P0)
-        return [_arg("exit_code", "long", code), _arg("process_group_exit", "bool", bool(group))]
+        return [exit_code(code), process_group_exit(bool(group))]
 
     def _p_security_bprm_check(self, d: bytes) -> list[dict]:
-        dev, ino = _U64x2.unpack_from(d, P0)
+        pathname, dev, inode = _ARGS["security_bprm_check"]
+        dev_, ino = _U64x2.unpack_from(d, P0)
         (path,), _ = _strings(d, P0 + 16, 1)
-        return [_arg("pathname", "const char*", path), _arg("dev", "dev_t", dev),
-                _arg("inode", "unsigned long", ino)]
+        return [pathname(path), dev(dev_), inode(ino)]
 
     def _p_security_file_open(self, d: bytes) -> list[dict]:
-        dev, ino, ctime, nr_flags = _U64x4.unpack_from(d, P0)
+        pathname, flags, dev, inode, ctime, syscall_pathname, syscall = _ARGS["security_file_open"]
+        dev_, ino, ctime_, nr_flags = _U64x4.unpack_from(d, P0)
         (path, syscall_path), _ = _strings(d, P0 + 32, 2)
-        return [_arg("pathname", "const char*", path),
-                _arg("flags", "string", decoders.open_flags(nr_flags & 0xFFFFFFFF)),
-                _arg("dev", "dev_t", dev), _arg("inode", "unsigned long", ino),
-                _arg("ctime", "unsigned long", ctime),
-                _arg("syscall_pathname", "const char*", syscall_path),
-                _arg("syscall", "int", decoders.syscall_name(nr_flags >> 32))]
+        return [pathname(path), flags(nr_flags & 0xFFFFFFFF), dev(dev_), inode(ino), ctime(ctime_),
+                syscall_pathname(syscall_path), syscall(nr_flags >> 32)]
 
     def _p_security_socket_connect(self, d: bytes) -> list[dict]:
+        sockfd, remote_addr = _ARGS["security_socket_connect"]
         (fd,) = _U64.unpack_from(d, P0)
         (raw,), _ = _items(d, P0 + 8, 1)
         try:
             addr = decoders.sockaddr(raw)
         except ValueError:
             addr = {"sa_family": "AF_UNSPEC"}
-        return [_arg("sockfd", "int", _s32(fd)), _arg("remote_addr", "struct sockaddr*", addr)]
+        return [sockfd(_s32(fd)), remote_addr(addr)]
 
     def _p_security_sb_mount(self, d: bytes) -> list[dict]:
-        (flags,) = _U64.unpack_from(d, P0)
-        (dev_name, path, fstype), _ = _strings(d, P0 + 8, 3)
-        return [_arg("dev_name", "const char*", dev_name), _arg("path", "const char*", path),
-                _arg("type", "const char*", fstype), _arg("flags", "unsigned long", flags)]
+        dev_name, path, type_, flags = _ARGS["security_sb_mount"]
+        (f,) = _U64.unpack_from(d, P0)
+        (dev, mount_path, fstype), _ = _strings(d, P0 + 8, 3)
+        return [dev_name(dev), path(mount_path), type_(fstype), flags(f)]
 
     def _p_security_kernel_read_file(self, d: bytes) -> list[dict]:
-        dev, ino, ctime, typ = _U64x4.unpack_from(d, P0)
+        pathname, dev, inode, type_, ctime = _ARGS["security_kernel_read_file"]
+        dev_, ino, ctime_, typ = _U64x4.unpack_from(d, P0)
         (path,), _ = _strings(d, P0 + 32, 1)
-        return [_arg("pathname", "const char*", path), _arg("dev", "dev_t", dev),
-                _arg("inode", "unsigned long", ino),
-                _arg("type", "string", decoders.kernel_read_file_type(typ)),
-                _arg("ctime", "unsigned long", ctime)]
+        return [pathname(path), dev(dev_), inode(ino), type_(typ), ctime(ctime_)]
 
     def _p_magic_write(self, d: bytes) -> list[dict]:
-        dev, ino = _U64x2.unpack_from(d, P0)
+        pathname, bytes_, dev, inode = _ARGS["magic_write"]
+        dev_, ino = _U64x2.unpack_from(d, P0)
         (head,), off = _items(d, P0 + 16, 1)
         (path,), _ = _strings(d, off, 1)
-        return [_arg("pathname", "const char*", path), _arg("bytes", "bytes", bytes(head)),
-                _arg("dev", "dev_t", dev), _arg("inode", "unsigned long", ino)]
+        return [pathname(path), bytes_(bytes(head)), dev(dev_), inode(ino)]
 
     def _p_mem_prot_alert(self, d: bytes) -> list[dict]:
-        (alert,) = _U64.unpack_from(d, P0)
-        return [_arg("alert", "string", decoders.mem_prot_alert(alert))]
+        (alert,) = _ARGS["mem_prot_alert"]
+        (a,) = _U64.unpack_from(d, P0)
+        return [alert(a)]
