@@ -5,54 +5,34 @@ from __future__ import annotations
 from typing import Any
 
 from tracee import Event
+from tracee.event import FIELDS as EVENT_FIELDS
 from tracee.events import catalog, decoders
 
 __all__ = ["ALIASES", "FIELDS", "SA_FAMILIES", "SOCKADDR_FIELDS", "STRING_ARGS", "SOCKADDR_ARGS",
            "empty_sockaddr", "input_fields", "sample_event", "sockaddr_args", "string_args"]
 
-# The names of go-cel's `wrapper.Event` (the proto Tracee converted events to), in its order, each
-# with the Event attribute it comes from. Every field is always present: a missing key is an
-# evaluation error in CEL, so a fixed schema keeps `input.containerID == ''` a plain comparison.
-FIELDS: dict[str, str] = {
-    "timestamp": "timestamp",  # nanoseconds since the epoch, an int (go-cel's Timestamp was broken)
-    "threadStartTime": "thread_start_time",
-    "processorID": "processor_id",
-    "processID": "process_id",
-    "cgroupID": "cgroup_id",
-    "threadID": "thread_id",
-    "parentProcessID": "parent_process_id",
-    "hostProcessID": "host_process_id",
-    "hostThreadID": "host_thread_id",
-    "hostParentProcessID": "host_parent_process_id",
-    "userID": "user_id",
-    "mountNS": "mount_namespace",
-    "PIDNS": "pid_namespace",
-    "processName": "process_name",
-    "hostName": "host_name",
-    "containerID": "container_id",
-    "containerImage": "container_image",
-    "containerName": "container_name",
-    "podName": "pod_name",
-    "podNamespace": "pod_namespace",
-    "podUID": "pod_uid",
-    "eventID": "event_id",
-    "eventName": "event_name",
-    "argsNum": "args_num",
-    "returnValue": "return_value",
-    "stackAddresses": "stack_addresses",
-    "contextFlags": "",  # {containerStarted: bool}, as in Tracee's JSON
-    "args": "args",  # [{name, type, value}], as in Tracee's JSON
-}
-
-# Tracee's JSON spellings of the same fields. They are rewritten to the names above when a rule is
-# compiled (no cost per event), so rules written against either form work.
-ALIASES: dict[str, str] = {
+# go-cel's `wrapper.Event` (the proto Tracee converted events to) has Tracee's JSON fields in the
+# same order, some spelled differently: this maps those spellings, over the event model's fields.
+_GO_CEL_SPELLING: dict[str, str] = {
     "processorId": "processorID", "processId": "processID", "cgroupId": "cgroupID",
     "threadId": "threadID", "parentProcessId": "parentProcessID", "hostProcessId": "hostProcessID",
     "hostThreadId": "hostThreadID", "hostParentProcessId": "hostParentProcessID", "userId": "userID",
     "mountNamespace": "mountNS", "pidNamespace": "PIDNS", "containerId": "containerID",
     "eventId": "eventID",
 }
+# go-cel name -> the Event attribute it comes from, in go-cel's order. Every field is always
+# present: a missing key is an evaluation error in CEL, so a fixed schema keeps
+# `input.containerID == ''` a plain comparison. `timestamp` is nanoseconds since the epoch, an int
+# (go-cel's Timestamp was broken).
+FIELDS: dict[str, str] = {
+    **{_GO_CEL_SPELLING.get(key, key): attr for key, attr, _ in EVENT_FIELDS},
+    "contextFlags": "",  # {containerStarted: bool}, as in Tracee's JSON
+    "args": "args",  # [{name, type, value}], as in Tracee's JSON
+}
+
+# Tracee's JSON spellings of the same fields. They are rewritten to the names above when a rule is
+# compiled (no cost per event), so rules written against either form work.
+ALIASES: dict[str, str] = dict(_GO_CEL_SPELLING)
 
 # `input.sockaddrArg(name)`: go-cel's `wrapper.sockaddr`, every field present. Ports and the IPv6
 # extras are unsigned, as in the proto (`sin_port == 80u`).
