@@ -26,6 +26,8 @@ import sys
 import time
 from typing import Iterator
 
+from tracee.events import catalog
+
 # State stress: on a real node exits are rarely lost and containers live longer; here TRC-1 and
 # TRC-13 reach their default caps (65536 sockets, 16384 containers) within ~3M events, so a long
 # run shows memory staying flat once the caps are reached.
@@ -40,9 +42,6 @@ _BASE = ('{{"timestamp":1660656000000000000,"threadStartTime":166065599000000000
          '"containerImage":"","containerName":"","podName":"","podNamespace":"","podUID":"","eventId":"{eid}",'
          '"eventName":"{name}","argsNum":{argc},"returnValue":{ret},"stackAddresses":null,'
          '"contextFlags":{{"containerStarted":%s}},"args":{args}}}\n')
-_EVENT_IDS = {"openat": 257, "close": 3, "execve": 59, "dup2": 33, "ptrace": 101, "security_file_open": 722,
-              "sched_process_exec": 707, "sched_process_exit": 708, "security_socket_connect": 726,
-              "magic_write": 717}
 
 
 def _args(*triples: tuple[str, str, object]) -> str:
@@ -117,7 +116,7 @@ def _render(template: tuple, container: bool) -> bytes:
     """A %-template of one line; fill with (pid, pid, host pid, host pid, container id, started)."""
     name, args, comm, ret = template
     ns = (5291, 4026532560, 4026532563) if container else (1, 4026531840, 4026531836)
-    return _BASE.format(cgroup=ns[0], mntns=ns[1], pidns=ns[2], comm=comm, eid=_EVENT_IDS[name], name=name,
+    return _BASE.format(cgroup=ns[0], mntns=ns[1], pidns=ns[2], comm=comm, eid=catalog.by_name(name).id, name=name,
                         argc=args.count('"name":'), ret=ret, args=args).encode()
 
 

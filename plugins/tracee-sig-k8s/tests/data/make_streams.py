@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tracee.events import catalog
+
 HERE = Path(__file__).parent
 _clock = itertools.count(1_700_000_000_000_000_000, 1_234_567)
 _pids = itertools.count(31)
@@ -23,8 +25,6 @@ CONTAINER = {"containerId": "3b1f9a7c2d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6b7c
              "podUID": "5f2c1a9e-0d3b-4c7a-9e21-6b8d4f3a2c10"}
 HOST = {"containerId": "", "containerImage": "", "containerName": "", "podName": "", "podNamespace": "",
         "podUID": ""}
-EVENT_IDS = {"sched_process_exec": 707, "sched_process_exit": 708, "security_file_open": 722,
-             "security_socket_connect": 726}
 
 
 def event(name: str, args: list[tuple[str, str, Any]], *, origin: str = "container", comm: str = "sh",
@@ -42,7 +42,7 @@ def event(name: str, args: list[tuple[str, str, Any]], *, origin: str = "contain
         "userId": 0, "mountNamespace": 4026532601 if in_container else 4026531840,
         "pidNamespace": 4026532604 if in_container else 4026531836, "processName": comm,
         "hostName": "web-5c7d8f9b6-qx2lp" if in_container else "ip-10-0-1-17", **context,
-        "eventId": str(EVENT_IDS[name]), "eventName": name, "argsNum": len(args), "returnValue": ret,
+        "eventId": str(catalog.by_name(name).id), "eventName": name, "argsNum": len(args), "returnValue": ret,
         "stackAddresses": None, "contextFlags": {"containerStarted": origin == "container"},
         "args": [{"name": n, "type": t, "value": v} for n, t, v in args],
     }
