@@ -184,12 +184,11 @@ class Metered:
 
 
 def run_pipeline(total: int, every: int, out: io.TextIOBase) -> tuple[float, float, Metered]:
-    from tracee.api import Reporter
     from tracee.plugins import PluginHost
     from tracee.runner import RunOptions, run
 
     source = Metered(stream(total), every, out)
-    host = PluginHost(Reporter(out)).load_entry_points()
+    host = PluginHost().load_entry_points()
     saved = sys.stdin, sys.stdout
     sys.stdin = type("Stdin", (), {"buffer": iter(source)})()  # what FileInput reads for `file:-`
     sys.stdout = open(os.devnull, "w")  # the json output's sink

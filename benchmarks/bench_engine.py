@@ -10,7 +10,6 @@ Prints events/s and µs/event for the file input (JSON lines → events) and eng
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import random
@@ -20,7 +19,7 @@ import tempfile
 import time
 
 from tracee import EventSelector, Signature, SignatureMetadata
-from tracee.api import InputContext, Reporter
+from tracee.api import InputContext
 from tracee.engine import Engine
 from tracee.inputs.file import FileInput
 
@@ -85,8 +84,8 @@ def main() -> int:
     try:
         for _ in range(opt.repeat):
             sigs = [Trivial(i, n) for i, n in enumerate(sigs_names)]
-            engine = Engine(sigs, lambda f: None, reporter=Reporter(io.StringIO()))
-            source = FileInput(InputContext(path, engine.event_names(), Reporter(io.StringIO())))
+            engine = Engine(sigs, lambda f: None)
+            source = FileInput(InputContext(path, engine.event_names()))
             t0 = time.perf_counter()
             engine.run(source.events())
             elapsed = time.perf_counter() - t0

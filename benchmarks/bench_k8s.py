@@ -13,7 +13,6 @@ share of attack events. Prints events/s and µs/event for the file input and eng
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import random
@@ -23,7 +22,8 @@ import tempfile
 import time
 from typing import Any
 
-from tracee.api import InputContext, Reporter
+from tracee.api import InputContext
+from tracee.log import counting
 from tracee.engine import Engine
 from tracee.inputs.file import FileInput
 from tracee.plugins import PluginHost
@@ -90,21 +90,21 @@ def make_line(rng: random.Random, attack: float) -> str:
 
 def run_once(path: str, rules: list[str], options: dict[str, Any]) -> tuple[float, int, int, int]:
     """(seconds, lines read, findings, errors) of one pass of the file through the input and engine."""
-    reporter = Reporter(io.StringIO())
-    host = PluginHost(reporter).load_entry_points()
-    loaded = load_signatures(host, rules=rules, options=options)
-    found = [0]
+    with counting() as counter:
+        host = PluginHost().load_entry_points()
+        loaded = load_signatures(host, rules=rules, options=options)
+        found = [0]
 
-    def on_finding(_finding: Any) -> None:
-        found[0] += 1
+        def on_finding(_finding: Any) -> None:
+            found[0] += 1
 
-    engine = Engine([item.signature for item in loaded], on_finding, reporter=reporter)
-    source = FileInput(InputContext(path, engine.event_names(), reporter))
-    start = time.perf_counter()
-    engine.run(source.events())
-    elapsed = time.perf_counter() - start
-    source.close()
-    return elapsed, source.stats()["read"], found[0], reporter.errors
+        engine = Engine([item.signature for item in loaded], on_finding)
+        source = FileInput(InputContext(path, engine.event_names()))
+        start = time.perf_counter()
+        engine.run(source.events())
+        elapsed = time.perf_counter() - start
+        source.close()
+    return elapsed, source.stats()["read"], found[0], counter.errors
 
 
 def main() -> int:

@@ -21,7 +21,6 @@ no Rego rule selects. Needs tracee and tracee-sig-rego installed.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import statistics
 import sys
@@ -31,7 +30,8 @@ from pathlib import Path
 from typing import Callable
 
 from tracee import EventSelector, Signature, SignatureMetadata
-from tracee.api import Reporter, RuleLoadContext
+from tracee.api import RuleLoadContext
+from tracee.testing import capture_logs
 from tracee.engine import Engine
 from tracee.testing import make_event
 from tracee_sig_rego.plugin import load
@@ -54,10 +54,10 @@ class OpenatWatcher(Signature):
 
 
 def load_rules(paths: list[Path]) -> list[Signature]:
-    reporter = Reporter(io.StringIO())
-    sigs = load(paths, RuleLoadContext(reporter))
-    if reporter.errors:
-        sys.exit(f"rule load errors:\n{reporter.stream.getvalue()}")
+    with capture_logs() as logs:
+        sigs = load(paths, RuleLoadContext())
+    if logs.count():
+        sys.exit(f"rule load errors:\n{logs.text}")
     return sigs
 
 
@@ -105,7 +105,7 @@ def per_event(fn: Callable[[], None], iterations: int, batches: int = 7) -> floa
 
 
 def engine_with(sigs: list[Signature]) -> Engine:
-    engine = Engine(sigs, lambda finding: None, reporter=Reporter(io.StringIO()))
+    engine = Engine(sigs, lambda finding: None)
     engine.start()
     return engine
 

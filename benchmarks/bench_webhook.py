@@ -13,14 +13,13 @@
 from __future__ import annotations
 
 import argparse
-import io
 import socket
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
 
 from tracee import Finding, SignatureMetadata
-from tracee.api import OutputContext, Reporter
+from tracee.api import OutputContext
 from tracee.testing import make_event
 from tracee_output_webhook.plugin import build_output
 
@@ -48,7 +47,7 @@ class Sink(BaseHTTPRequestHandler):
 
 
 def output(url: str, **options):
-    return build_output(OutputContext(url, Reporter(io.StringIO()), {f"webhook_{k}": v for k, v in options.items()}))
+    return build_output(OutputContext(url, {f"webhook_{k}": v for k, v in options.items()}))
 
 
 def write_cost(items: list[Finding], fmt: str) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from . import log  # noqa: F401 - messages go to stderr from the first import on
 from .api import Enricher, Input, InputContext, InputSpec, Output, OutputContext, OutputSpec, RuleLoader
 from .event import Event, EventDecodeError
 from .hookspecs import hookimpl
 from .signature import (ALL, SIGNAL_SOURCE_COMPLETE, EventSelector, Finding, Signature, SignatureError,
-                        SignatureMetadata)
+                        SignatureGroup, SignatureMetadata)
 
 try:
     from importlib.metadata import version as _version
@@ -17,4 +18,5 @@ except Exception:  # noqa: BLE001 - running from a source tree that is not insta
 
 __all__ = ["ALL", "SIGNAL_SOURCE_COMPLETE", "Enricher", "Event", "EventDecodeError", "EventSelector",
            "Finding", "Input", "InputContext", "InputSpec", "Output", "OutputContext", "OutputSpec",
-           "RuleLoader", "Signature", "SignatureError", "SignatureMetadata", "__version__", "hookimpl"]
+           "RuleLoader", "Signature", "SignatureError", "SignatureGroup", "SignatureMetadata", "__version__",
+           "hookimpl"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
@@ -11,30 +11,7 @@ from .event import Event
 from .signature import Finding, Signature
 
 __all__ = ["Enricher", "Input", "InputContext", "InputSpec", "Output", "OutputContext", "OutputSpec",
-           "Reporter", "RuleLoader", "RuleLoadContext"]
-
-
-class Reporter:
-    """Where plugins report problems: one line on stderr, counted; repeated keys are reported once."""
-
-    def __init__(self, stream: Any = None) -> None:
-        self.stream = stream
-        self.errors = 0
-        self._seen: set[str] = set()
-
-    def error(self, message: str, *, once_key: str | None = None) -> None:
-        self.errors += 1
-        if once_key is not None:
-            if once_key in self._seen:
-                return
-            self._seen.add(once_key)
-        print(f"tracee: error: {message}", file=self.stream or sys.stderr, flush=True)
-
-    def warning(self, message: str) -> None:
-        print(f"tracee: warning: {message}", file=self.stream or sys.stderr, flush=True)
-
-    def info(self, message: str) -> None:
-        print(f"tracee: {message}", file=self.stream or sys.stderr, flush=True)
+           "RuleLoader", "RuleLoadContext"]
 
 
 # -- inputs ------------------------------------------------------------------------------------------
@@ -44,13 +21,14 @@ class InputContext:
 
     `event_names` is the set of event names loaded signatures select, or None when some signature
     selects every event (`*`): an input may skip (but must count) events outside it. `options`
-    holds the values of CLI options plugins contributed (by click parameter name).
+    holds the values of CLI options plugins contributed (by click parameter name). `log` is the
+    logger to report on (`tracee.input.<name>`; see `tracee.log` for rate limits).
     """
 
     argument: str
     event_names: frozenset[str] | None
-    reporter: Reporter
     options: Mapping[str, Any] = field(default_factory=dict)
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("tracee.input"))
 
 
 class Input(Protocol):
@@ -82,9 +60,9 @@ class InputSpec:
 @dataclass
 class OutputContext:
     argument: str
-    reporter: Reporter
     options: Mapping[str, Any] = field(default_factory=dict)
     stream: Any = None  # where stdout-like outputs write; None = sys.stdout
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("tracee.output"))
 
 
 class Output(Protocol):
@@ -120,19 +98,19 @@ class Enricher:
 # -- rule files in other languages --------------------------------------------------------------------
 @dataclass
 class RuleLoadContext:
-    reporter: Reporter
     strict: bool = False
     options: Mapping[str, Any] = field(default_factory=dict)
     #: Names of the loaders that have files in this run, so a loader can adapt to the others
     #: sharing the process (native rule engines that do not coexist well, for instance).
     active_loaders: frozenset[str] = frozenset()
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("tracee.rules"))
 
     def fail(self, message: str) -> None:
         """Report a broken rule file or rule; with --strict-plugins the run stops."""
         if self.strict:
             from .errors import FatalError
             raise FatalError(message + " [--strict-plugins]")
-        self.reporter.error(message)
+        self.log.error(message)
 
 
 @dataclass(frozen=True)

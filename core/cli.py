@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import sys
 from typing import Any, Sequence
 
 import click
 
 from . import __version__
-from .api import Reporter
+from . import log as logs
 from .errors import FatalError, UsageError
 from .plugins import PluginHost
 from .runner import LoadedSignature, RunOptions, load_signatures, plugin_table, run
@@ -23,18 +25,26 @@ def make_host(argv: Sequence[str]) -> PluginHost:
     """Plugins load before click parses the command line (they add options), so --strict-plugins
     is read from argv here."""
     strict = True if "--strict-plugins" in argv else None
-    return PluginHost(Reporter(), strict=strict).load_entry_points()
+    logs.setup()
+    return PluginHost(strict=strict).load_entry_points()
+
+
+def _natural(text: str) -> list[Any]:
+    # TRC-2 before TRC-10: digit runs compare as numbers
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
 def list_table(sigs: Sequence[LoadedSignature]) -> str:
-    """Tracee's --list: the Loaded line, then ID / NAME / VERSION / DESCRIPTION."""
-    ids = [s.signature.get_metadata().id for s in sigs]
-    lines = [f"Loaded {len(ids)} signature(s): [{' '.join(ids)}]",
-             f"{'ID':<10} {'NAME':<35} VERSION DESCRIPTION"]
-    for s in sigs:
-        m = s.signature.get_metadata()
-        lines.append(f"{m.id:<10} {m.name:<35} {m.version:<7} {m.description}")
-    return "\n".join(lines)
+    """Tracee's --list: the Loaded line (load order), then ID / NAME / VERSION / DESCRIPTION sorted
+    by ID, columns as wide as their longest entry."""
+    metas = [s.signature.get_metadata() for s in sigs]
+    lines = [f"Loaded {len(metas)} signature(s): [{' '.join(m.id for m in metas)}]"]
+    rows = [("ID", "NAME", "VERSION", "DESCRIPTION")]
+    rows += [(m.id, m.name, m.version, m.description) for m in sorted(metas, key=lambda m: _natural(m.id))]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        lines.append(" ".join(cell.ljust(width) for cell, width in zip(row, widths)) + " " + row[3])
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def list_events(sigs: Sequence[LoadedSignature]) -> str:
@@ -95,6 +105,7 @@ def build_cli(host: PluginHost) -> click.Group:
     @strict_option
     def list_cmd(rules, rules_dirs, config, strict_plugins):
         """List the signatures that would be loaded."""
+        logs.quiet()
         sigs = load_signatures(host, rules_dirs=rules_dirs, rules=rules, config=load_config(config))
         click.echo(list_table(sigs))
 
@@ -105,6 +116,7 @@ def build_cli(host: PluginHost) -> click.Group:
     @strict_option
     def list_events_cmd(rules, rules_dirs, config, strict_plugins):
         """Print the events the loaded signatures need (sorted, comma-separated)."""
+        logs.quiet()
         sigs = load_signatures(host, rules_dirs=rules_dirs, rules=rules, config=load_config(config))
         click.echo(list_events(sigs))
 
@@ -112,6 +124,7 @@ def build_cli(host: PluginHost) -> click.Group:
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
     def plugins_cmd(as_json: bool):
         """Show installed plugins: distribution, version, what each provides."""
+        logs.quiet()
         # Collect everything once so `provides` is filled in.
         host.signatures(), host.inputs(), host.outputs(), host.rule_loaders(), host.rule_paths(), host.enrichers()
         infos = plugin_table(host)
@@ -139,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         _fail(exc.format_message(), 2, getattr(exc, "ctx", None))
-    except click.exceptions.Abort:
+    except click.exceptions.Abort:  # Ctrl-C at a prompt
         sys.exit(130)
     except UsageError as exc:
         _fail(str(exc), 2)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable, Iterable
 
-from .api import Enricher, Reporter
+from .api import Enricher
 from .event import Event
-from .signature import ALL, SIGNAL_SOURCE_COMPLETE, SOURCE_TRACEE, Finding, Signature
+from .log import limit
+from .signature import ALL, SIGNAL_SOURCE_COMPLETE, SOURCE_TRACEE, Finding, Signature, SignatureGroup
 
 __all__ = ["Engine", "EngineStats"]
+
+log = logging.getLogger("tracee.engine")
 
 # A signature that keeps raising is reported this many times, then only counted.
 MAX_REPORTS_PER_SIGNATURE = 3
@@ -29,6 +34,11 @@ class EngineStats:
         return sum(self.signature_errors.values()) + sum(self.enricher_errors.values()) + self.output_errors
 
 
+# One entry of a route: the positions (load order) of the signatures it serves, and what to call
+# with the event: a signature's on_event, or a group's evaluate bound to its selecting members.
+_Handler = tuple[tuple[int, ...], Callable[[Event], None]]
+
+
 class Engine:
     """Dispatches events to the signatures that select them and findings to a callback.
 
@@ -36,23 +46,27 @@ class Engine:
     name/origin meaning `*`; a selector without a source is never indexed (the signature is
     warned about and receives nothing). An event of (name, origin) goes to the union of the
     buckets (tracee, name, origin), (tracee, name, *), (tracee, *, origin), (tracee, *, *), each
-    signature at most once, in load order.
+    signature at most once, in load order. Members of a `SignatureGroup` that select an event are
+    handed to their group in one call, at the place of the first of them.
     """
 
     def __init__(self, signatures: Iterable[Signature], on_finding: Callable[[Finding], None],
-                 *, reporter: Reporter | None = None, enrichers: Iterable[Enricher] = ()) -> None:
-        self.reporter = reporter or Reporter()
+                 *, enrichers: Iterable[Enricher] = ()) -> None:
         self.signatures = list(signatures)
         self.enrichers = list(enrichers)
         self.stats = EngineStats()
         self._on_finding = on_finding
         self._ids = [sig.get_metadata().id for sig in self.signatures]
+        self._groups: list[SignatureGroup] = []
+        for sig in self.signatures:
+            if sig.group is not None and sig.group not in self._groups:
+                self._groups.append(sig.group)
         self._index: dict[tuple[str, str, str], list[int]] = {}
         for pos, sig in enumerate(self.signatures):
             for sel in sig.get_selected_events():
                 if not sel.source:
-                    self.reporter.warning(f"signature {self._ids[pos]} has a selector without a source "
-                                          f"({sel.name or ALL}); it receives no events from it")
+                    log.warning(f"signature {self._ids[pos]} has a selector without a source "
+                                f"({sel.name or ALL}); it receives no events from it")
                     continue
                 key = (sel.source, sel.name or ALL, sel.origin or ALL)
                 bucket = self._index.setdefault(key, [])
@@ -60,7 +74,6 @@ class Engine:
                     bucket.append(pos)
         # (name, origin) -> [handlers, hit count]: the hot path is one dict lookup per event.
         self._routes: dict[tuple[str, str], list[Any]] = {}
-        self._reports: dict[str, int] = {}
         self._started = False
         self._finished = False
 
@@ -83,7 +96,7 @@ class Engine:
             try:
                 sig.init(self._handle_finding)
             except Exception as exc:  # noqa: BLE001
-                self._signature_failed(pos, "init", exc)
+                self._failed((pos,), "init", exc)
         self._started = True
 
     def _handle_finding(self, finding: Finding) -> None:
@@ -92,32 +105,43 @@ class Engine:
             self._on_finding(finding)
         except Exception as exc:  # noqa: BLE001 - an output must not stop detection
             self.stats.output_errors += 1
-            self.reporter.error(f"output failed on a finding of {finding.metadata.id}: "
-                                f"{type(exc).__name__}: {exc}", once_key=f"output:{type(exc).__name__}")
+            log.error(f"output failed on a finding of {finding.metadata.id}: {type(exc).__name__}: {exc}",
+                      extra=limit(f"output:{type(exc).__name__}"))
 
     def _route(self, name: str, origin: str) -> list[Any]:
         index = self._index
-        positions: list[int] = []
+        positions: set[int] = set()
         for key in ((SOURCE_TRACEE, name, origin), (SOURCE_TRACEE, name, ALL),
                     (SOURCE_TRACEE, ALL, origin), (SOURCE_TRACEE, ALL, ALL)):
-            for pos in index.get(key, ()):
-                if pos not in positions:
-                    positions.append(pos)
-        positions.sort()
-        handlers = tuple((pos, self.signatures[pos].on_event) for pos in positions)
-        route = [handlers, 0]
+            positions.update(index.get(key, ()))
+        # In load order; a group takes the place of its first selecting member.
+        order: list[Signature | SignatureGroup] = []
+        served: dict[int, list[int]] = {}  # id(signature or group) -> positions
+        for pos in sorted(positions):
+            sig = self.signatures[pos]
+            unit: Signature | SignatureGroup = sig.group or sig
+            if id(unit) not in served:
+                served[id(unit)] = []
+                order.append(unit)
+            served[id(unit)].append(pos)
+        handlers: list[_Handler] = []
+        for unit in order:
+            members = tuple(served[id(unit)])
+            if isinstance(unit, SignatureGroup):
+                call = partial(unit.evaluate, members=tuple(self.signatures[p] for p in members))
+            else:
+                call = unit.on_event
+            handlers.append((members, call))
+        route = [tuple(handlers), 0]
         self._routes[(name, origin)] = route
         return route
 
     def dispatch(self, event: Event) -> None:
         """Hand one event to every signature that selects it."""
-        if event.container_started:
-            origin = "container"
-        else:
-            origin = "container-init" if event.container_id else "host"
-        route = self._routes.get((event.event_name, origin))
+        key = (event.event_name, event.origin)
+        route = self._routes.get(key)
         if route is None:
-            route = self._route(event.event_name, origin)
+            route = self._route(*key)
         handlers = route[0]
         if not handlers:
             return
@@ -127,11 +151,11 @@ class Engine:
                 enricher.enrich(event)
             except Exception as exc:  # noqa: BLE001
                 self._enricher_failed(enricher, exc)
-        for pos, on_event in handlers:
+        for served, call in handlers:
             try:
-                on_event(event)
+                call(event)
             except Exception as exc:  # noqa: BLE001 - a broken rule must not stop the others
-                self._signature_failed(pos, "on_event", exc)
+                self._failed(served, "on_event", exc)
 
     def run(self, events: Iterable[Event]) -> None:
         """Dispatch every event of a source, then signal its end and close the signatures."""
@@ -148,43 +172,61 @@ class Engine:
         self.finish()
 
     def finish(self) -> None:
-        """Send "source complete" to every signature with a tracee selector, then close all."""
+        """Flush groups, send "source complete" to every signature with a tracee selector, then
+        close all (groups last)."""
         if self._finished:
             return
         self._finished = True
+        for group in self._groups:
+            self._group_call(group, "flush")
         for pos, sig in enumerate(self.signatures):
             if any(sel.source == SOURCE_TRACEE for sel in sig.get_selected_events()):
                 try:
                     sig.on_signal(SIGNAL_SOURCE_COMPLETE)
                 except Exception as exc:  # noqa: BLE001
-                    self._signature_failed(pos, "on_signal", exc)
+                    self._failed((pos,), "on_signal", exc)
         for pos, sig in enumerate(self.signatures):
             try:
                 sig.close()
             except Exception as exc:  # noqa: BLE001
-                self._signature_failed(pos, "close", exc)
+                self._failed((pos,), "close", exc)
+        for group in self._groups:
+            self._group_call(group, "close")
         self._count_dispatch()
+
+    def _group_call(self, group: SignatureGroup, stage: str) -> None:
+        try:
+            getattr(group, stage)()
+        except Exception as exc:  # noqa: BLE001
+            members = tuple(p for p, s in enumerate(self.signatures) if s.group is group)
+            self._failed(members, stage, exc, group=group)
 
     def _count_dispatch(self) -> None:
         dispatched = {sid: 0 for sid in self._ids}
         for handlers, hits in self._routes.values():
-            for pos, _ in handlers:
-                dispatched[self._ids[pos]] += hits
+            for served, _ in handlers:
+                for pos in served:
+                    dispatched[self._ids[pos]] += hits
         self.stats.dispatched = dispatched
 
     # -- errors ---------------------------------------------------------------------------------------
-    def _signature_failed(self, pos: int, stage: str, exc: Exception) -> None:
-        sid = self._ids[pos]
+    def _failed(self, served: tuple[int, ...], stage: str, exc: Exception,
+                group: SignatureGroup | None = None) -> None:
+        if group is None and len(served) == 1 and self.signatures[served[0]].group is None:
+            sid = self._ids[served[0]]
+            what = f"signature {sid}"
+        else:
+            group = group or self.signatures[served[0]].group
+            sid = f"group:{group.name if group else '?'}"
+            what = f"rule group {group.name if group else '?'} ({' '.join(self._ids[p] for p in served)})"
         errors = self.stats.signature_errors
         errors[sid] = errors.get(sid, 0) + 1
-        if errors[sid] <= MAX_REPORTS_PER_SIGNATURE:
-            more = " (further errors of this signature are only counted)" if errors[sid] == MAX_REPORTS_PER_SIGNATURE else ""
-            self.reporter.error(f"signature {sid} failed in {stage}: {type(exc).__name__}: {exc}{more}")
-        else:
-            self.reporter.errors += 1
+        log.error(f"{what} failed in {stage}: {type(exc).__name__}: {exc}",
+                  extra=limit(f"signature:{sid}", MAX_REPORTS_PER_SIGNATURE,
+                              more="further errors of this signature are only counted"))
 
     def _enricher_failed(self, enricher: Enricher, exc: Exception) -> None:
         errors = self.stats.enricher_errors
         errors[enricher.name] = errors.get(enricher.name, 0) + 1
-        self.reporter.error(f"enricher {enricher.name} failed: {type(exc).__name__}: {exc}",
-                            once_key=f"enricher:{enricher.name}")
+        log.error(f"enricher {enricher.name} failed: {type(exc).__name__}: {exc}",
+                  extra=limit(f"enricher:{enricher.name}"))

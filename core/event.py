@@ -204,7 +204,7 @@ class Event:
         try:
             data = _loads(text)
         except ValueError as exc:
-            raise EventDecodeError(f"invalid JSON: {exc}") from None
+            raise EventDecodeError(_json_problem(text, exc)) from None
         if type(data) is not dict:
             raise EventDecodeError("expected a JSON object")
         return cls.from_dict(data)
@@ -336,6 +336,20 @@ class Event:
 for _key, _attr, _default in FIELDS:
     if _attr not in Event.__slots__:
         setattr(Event, _attr, _field(_key, _default))
+
+
+def _json_problem(text: str | bytes, exc: ValueError) -> str:
+    """The parser's complaint in our words: where the line stops being a JSON object."""
+    message = str(exc)
+    if "UTF-8" in message:
+        return "invalid JSON: the line is not UTF-8 text"
+    column = getattr(exc, "colno", None)
+    end = len(text.rstrip()) if isinstance(text, (str, bytes)) else 0
+    if column is not None and column > end:
+        return "invalid JSON: the line ends inside an unfinished object"
+    if "after document" in message:
+        return f"invalid JSON: something follows the object, at column {column}"
+    return f"invalid JSON at column {column}" if column is not None else "invalid JSON"
 
 
 def _wire_arg(arg: dict) -> dict:

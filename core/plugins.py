@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -11,13 +12,14 @@ import importlib_metadata
 import pluggy
 
 from . import hookspecs
-from .api import Enricher, InputSpec, OutputSpec, Reporter, RuleLoader
+from .api import Enricher, InputSpec, OutputSpec, RuleLoader
 from .errors import FatalError
 from .signature import Signature
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginHost", "PluginInfo"]
 
 ENTRY_POINT_GROUP = "tracee"
+log = logging.getLogger("tracee.plugins")
 
 
 @dataclass
@@ -55,9 +57,7 @@ class PluginHost:
     (entry point, distribution, version, error) and skipped; with `strict` it is fatal.
     """
 
-    def __init__(self, reporter: Reporter | None = None, *, strict: bool | None = None,
-                 disabled: Iterable[str] | None = None) -> None:
-        self.reporter = reporter or Reporter()
+    def __init__(self, *, strict: bool | None = None, disabled: Iterable[str] | None = None) -> None:
         self.strict = _env_flag("TRACEE_STRICT_PLUGINS") if strict is None else strict
         env_disabled = os.environ.get("TRACEE_DISABLE_PLUGINS", "")
         self.disabled = {d.strip() for d in env_disabled.split(",") if d.strip()} | set(disabled or ())
@@ -116,7 +116,7 @@ class PluginHost:
                    f"failed to load: {error}")
         if self.strict:
             raise FatalError(message + " [--strict-plugins]")
-        self.reporter.error(message + "; skipped")
+        log.error(message + "; skipped")
 
     # -- calling hooks ----------------------------------------------------------------------------
     def _each(self, hook_name: str) -> Iterable[tuple[PluginInfo, Callable[..., Any]]]:
@@ -135,7 +135,7 @@ class PluginHost:
             message = f"plugin {info.name!r} ({info.distribution} {info.version}): {hook_name} raised {type(exc).__name__}: {exc}"
             if self.strict:
                 raise FatalError(message + " [--strict-plugins]") from exc
-            self.reporter.error(message + "; skipped")
+            log.error(message + "; skipped")
             return None
 
     def _collect(self, hook_name: str, kind: str, label: Callable[[Any], str]) -> list[tuple[PluginInfo, Any]]:

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .api import InputContext, Output, OutputContext, Reporter, RuleLoadContext
+from . import log as logs
+from .api import InputContext, Output, OutputContext, RuleLoadContext
 from .config import Config, load_config
 from .engine import Engine
 from .errors import FatalError, UsageError
 from .plugins import PluginHost, PluginInfo
 from .signature import Finding, Signature, SignatureError
+
+log = logging.getLogger("tracee")
 
 __all__ = ["LoadedSignature", "RunOptions", "load_signatures", "run"]
 
@@ -52,7 +55,6 @@ def load_signatures(host: PluginHost, *, rules_dirs: Sequence[str] = (), rules: 
                     ) -> list[LoadedSignature]:
     """Every signature the installed plugins and the rule directories provide, after `--rules`
     selection and the config's disable lists, configured with the config's settings."""
-    reporter = host.reporter
     config = config or Config()
     found: list[LoadedSignature] = [LoadedSignature(sig, info.name) for info, sig in host.signatures()]
 
@@ -67,7 +69,7 @@ def load_signatures(host: PluginHost, *, rules_dirs: Sequence[str] = (), rules: 
     for info, p in host.rule_paths():
         path = Path(p)
         if not path.exists():
-            reporter.error(f"plugin {info.name!r} registered rule path {p} which does not exist")
+            log.error(f"plugin {info.name!r} registered rule path {p} which does not exist")
             continue
         roots.append((info.name, path))
     files_by_loader: dict[str, list[Path]] = {}
@@ -79,7 +81,7 @@ def load_signatures(host: PluginHost, *, rules_dirs: Sequence[str] = (), rules: 
                 continue
             files_by_loader.setdefault(loader.name, []).append(f)
             providers[f] = provider if provider in host.plugins else str(f)
-    context = RuleLoadContext(reporter, strict=host.strict, options=options or {},
+    context = RuleLoadContext(strict=host.strict, options=options or {},
                               active_loaders=frozenset(files_by_loader))
     for _, loader in loaders:
         files = files_by_loader.get(loader.name)
@@ -129,7 +131,7 @@ def load_signatures(host: PluginHost, *, rules_dirs: Sequence[str] = (), rules: 
         result.append(item)
     for sid in config.settings:
         if sid not in loaded:
-            reporter.warning(f"config {config.path}: settings for {sid}, which is not loaded")
+            log.warning(f"config {config.path}: settings for {sid}, which is not loaded")
     return result
 
 
@@ -142,7 +144,8 @@ def build_outputs(host: PluginHost, specs: Sequence[str], options: Mapping[str, 
             names = ", ".join(sorted(available)) or "none installed"
             raise UsageError(f"--output {spec}: unknown output {name!r} (available: {names})")
         try:
-            outputs.append(available[name][1].factory(OutputContext(arg, host.reporter, options)))
+            outputs.append(available[name][1].factory(
+                OutputContext(arg, options, log=logging.getLogger(f"tracee.output.{name}"))))
         except (FatalError, UsageError):
             raise
         except (ValueError, OSError) as exc:
@@ -175,8 +178,15 @@ def choose_input(host: PluginHost, specs: Sequence[str]) -> tuple[Any, str]:
 
 
 def run(host: PluginHost, opts: RunOptions, *, banner: bool = True) -> int:
-    """Run detection until the input ends (or SIGINT/SIGTERM for a live input); 0 on success."""
-    reporter = host.reporter
+    """Run detection until the input ends (or SIGINT/SIGTERM for a live input).
+
+    Returns the exit code: 0, or 128 + the signal's number when a signal stopped the run."""
+    logs.setup()
+    with logs.counting() as counter:
+        return _run(host, opts, counter, banner)
+
+
+def _run(host: PluginHost, opts: RunOptions, counter: logs.Counter, banner: bool) -> int:
     config = load_config(opts.config)
     input_spec, input_arg = choose_input(host, opts.inputs)
     input_spec.prepare()  # before rule files: see InputSpec.prepare
@@ -186,23 +196,25 @@ def run(host: PluginHost, opts: RunOptions, *, banner: bool = True) -> int:
         raise FatalError("no signatures loaded (install a rule pack such as tracee-sig-builtin, "
                          "or pass --rules-dir)")
     outputs = build_outputs(host, opts.outputs, opts.options)
+
     def on_finding(finding: Finding) -> None:
         for output in outputs:
             output.write(finding)
 
-    engine = Engine([item.signature for item in loaded], on_finding, reporter=reporter,
+    engine = Engine([item.signature for item in loaded], on_finding,
                     enrichers=[e for _, e in host.enrichers()])
-    context = InputContext(input_arg, engine.event_names(), reporter, opts.options)
+    context = InputContext(input_arg, engine.event_names(), opts.options,
+                           log=logging.getLogger(f"tracee.input.{input_spec.name}"))
     source = input_spec.factory(context)
     if banner:
         ids = [item.signature.get_metadata().id for item in loaded]
-        reporter.info(f"Loaded {len(ids)} signature(s): [{' '.join(ids)}]")
-    stopping = threading.Event()
+        log.info(f"Loaded {len(ids)} signature(s): [{' '.join(ids)}]")
+    stopped_by: list[int] = []
 
     def stop(signum: int, _frame: Any) -> None:
-        if stopping.is_set():  # second Ctrl-C: leave now
+        if stopped_by:  # second Ctrl-C: leave now
             raise KeyboardInterrupt
-        stopping.set()
+        stopped_by.append(signum)
         source.close()
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)} \
@@ -210,7 +222,8 @@ def run(host: PluginHost, opts: RunOptions, *, banner: bool = True) -> int:
     try:
         engine.run(source.events())
     except KeyboardInterrupt:
-        reporter.warning("interrupted")
+        stopped_by.append(signal.SIGINT)
+        log.warning("interrupted")
         engine.finish()
     finally:
         for s, handler in previous.items():
@@ -221,29 +234,41 @@ def run(host: PluginHost, opts: RunOptions, *, banner: bool = True) -> int:
             try:
                 output.close()
             except Exception as exc:  # noqa: BLE001
-                reporter.error(f"output failed to close: {type(exc).__name__}: {exc}")
+                log.error(f"output failed to close: {type(exc).__name__}: {exc}")
             for key, value in (output.stats() or {}).items():
                 out_stats[key] = out_stats.get(key, 0) + value
-        _summary(reporter, engine, source.stats(), out_stats)
-    return 0
+        log.info(summary_line(engine, source.stats(), out_stats, counter.errors))
+    return 128 + stopped_by[0] if stopped_by else 0
 
 
-def _summary(reporter: Reporter, engine: Engine, in_stats: dict[str, int], out_stats: dict[str, int]) -> None:
+def summary_line(engine: Engine, in_stats: dict[str, int], out_stats: dict[str, int], errors: int) -> str:
+    """The end-of-run line. Input events add up: read = skipped + dropped + decoded (+ the ones
+    read but not dispatched when a signal ended the run); lost events were never read."""
     s = engine.stats
-    parts = [f"{in_stats.get('read', s.events)} events read"]
-    for key in ("skipped", "dropped", "lost"):
+    read = in_stats.get("read", s.events)
+    parts = [f"{read} events read"]
+    accounted = s.events
+    for key in ("skipped", "dropped"):
         if key in in_stats:
             parts.append(f"{in_stats[key]} {key}")
+            accounted += in_stats[key]
     parts.append(f"{s.events} decoded")
+    if read > accounted:
+        parts.append(f"{read - accounted} not dispatched (run stopped)")
+    if "lost" in in_stats:
+        parts.append(f"{in_stats['lost']} lost")
+    for key, value in in_stats.items():  # an input's other counters (lost in the kernel, ...)
+        if key not in ("read", "skipped", "dropped", "lost") and value:
+            parts.append(f"{value} {key.replace('_', ' ')}")
     parts.append(f"{s.findings} finding(s)")
-    parts.append(f"{reporter.errors} error(s)")
+    parts.append(f"{errors} error(s)")
     for key, value in out_stats.items():
         parts.append(f"output {key} {value}")
     per_sig = " ".join(f"{sid}={n}" for sid, n in s.dispatched.items())
     line = "summary: " + ", ".join(parts) + (f"; per signature: {per_sig}" if per_sig else "")
     if s.signature_errors:
         line += "; signature errors: " + " ".join(f"{k}={v}" for k, v in s.signature_errors.items())
-    print("tracee: " + line, file=reporter.stream or sys.stderr, flush=True)
+    return line
 
 
 def plugin_table(host: PluginHost) -> list[PluginInfo]:

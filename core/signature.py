@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Sequence
 
 from .event import Event
 
 __all__ = ["ALL", "SOURCE_TRACEE", "SIGNAL_SOURCE_COMPLETE", "EventSelector", "Finding",
-           "FindingCallback", "Signature", "SignatureMetadata", "SignatureError"]
+           "FindingCallback", "Signature", "SignatureGroup", "SignatureMetadata", "SignatureError"]
 
 ALL = "*"
 SOURCE_TRACEE = "tracee"
@@ -71,17 +72,53 @@ class Finding:
 FindingCallback = Callable[[Finding], None]
 
 
+class SignatureGroup:
+    """Evaluates many signatures in one pass per event: the seam for rule-language runtimes.
+
+    A rule language (Rego, CEL, ...) often evaluates several rules cheaper together than one by
+    one: one input document per event, one engine call for every rule that selects it, or one
+    message to a worker process. Its signatures stay ordinary `Signature`s (listed, selected,
+    disabled and configured one by one) and point to their group with `Signature.group`. The
+    engine then routes each event once to the group, with the members that select it (in load
+    order): `evaluate(event, members)`. The group reports findings through each member's
+    `match()`; it may do so later (an asynchronous group), at the latest in `flush()`.
+
+    Life cycle: members are `init()`ed one by one as usual; `evaluate` per event; `flush()` when the
+    input ends, before members get the source-complete signal; `close()` once, after the members
+    are closed. An exception from `evaluate` is reported for the group and counted; the run goes on.
+    """
+
+    #: Shown in messages and summaries ("rego", "cel").
+    name: str = "group"
+
+    def evaluate(self, event: Event, members: Sequence["Signature"]) -> None:
+        raise NotImplementedError
+
+    def flush(self) -> None:
+        """Deliver findings still pending."""
+
+    def close(self) -> None:
+        """Release what the group holds (interpreters, workers)."""
+
+
 class Signature:
     """Base class for a signature written in Python.
 
     Set `metadata` and `selected_events`, implement `on_event`, and call `self.match(event, data)`
-    when it fires. `init`, `on_signal`, `close` and `configure` have working defaults.
+    when it fires. `init`, `on_signal`, `close` and `configure` have working defaults. `log` is
+    the signature's logger (`tracee.signature.<ID>`): report through it, never print.
     """
 
     metadata: ClassVar[SignatureMetadata]
     selected_events: ClassVar[list[EventSelector] | tuple[EventSelector, ...]] = ()
+    #: The group that evaluates this signature with others (see `SignatureGroup`), or None.
+    group: SignatureGroup | None = None
 
     _callback: FindingCallback | None = None
+
+    @property
+    def log(self) -> logging.Logger:
+        return logging.getLogger(f"tracee.signature.{self.get_metadata().id}")
 
     def get_metadata(self) -> SignatureMetadata:
         return self.metadata
@@ -99,7 +136,10 @@ class Signature:
         self._callback = callback
 
     def on_event(self, event: Event) -> None:
-        raise NotImplementedError
+        """Examine one selected event. A group member is evaluated by its group."""
+        if self.group is None:
+            raise NotImplementedError
+        self.group.evaluate(event, (self,))
 
     def on_signal(self, signal: Any) -> None:
         """Called with SIGNAL_SOURCE_COMPLETE when the input has ended."""

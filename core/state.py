@@ -2,28 +2,36 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from typing import Any
+from typing import Any, Callable
+
+import cachetools
 
 __all__ = ["BoundedMap"]
 
 
-class BoundedMap(OrderedDict):
-    """A dict that keeps at most `cap` keys, evicting the least recently used; counts evictions.
+class BoundedMap(cachetools.LRUCache):
+    """cachetools' LRU map, holding at most `cap` keys (or, with `getsizeof`, a total size of
+    `cap`), that counts what it evicts in `evicted` (keys, or their sizes).
 
     Key it by process or container and drop entries on exit events; the cap keeps memory flat when
-    exit events are lost or never come. Report `evicted` at the end of a run: a detection that
-    needed an evicted entry may have been missed.
+    exit events are lost or never come. Reading a key (`map[key]`, `get`) or writing it makes it the
+    most recently used. Report `evicted` at the end of a run: a detection that needed an evicted
+    entry may have been missed. A value whose size changed after it was stored is re-weighed by
+    storing it again.
     """
 
-    def __init__(self, cap: int) -> None:
-        super().__init__()
-        self.cap = cap
+    def __init__(self, cap: int, getsizeof: Callable[[Any], int] | None = None) -> None:
+        super().__init__(cap, getsizeof)
         self.evicted = 0
+
+    @property
+    def cap(self) -> int:
+        return int(self.maxsize)
 
     def put(self, key: Any, value: Any) -> None:
         self[key] = value
-        self.move_to_end(key)
-        if len(self) > self.cap:
-            self.popitem(last=False)
-            self.evicted += 1
+
+    def popitem(self) -> tuple[Any, Any]:
+        key, value = super().popitem()
+        self.evicted += self.getsizeof(value)
+        return key, value

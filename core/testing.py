@@ -8,16 +8,17 @@ factory, a findings collector. Installed with the core (entry point `pytest11`),
 
 from __future__ import annotations
 
-import io
+import logging
 import shutil
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import pytest
 
-from .api import Reporter
+from . import log as logs
 from .events import catalog
 from .engine import Engine
 from .event import Event
@@ -25,8 +26,8 @@ from .plugins import PluginHost
 from .runner import load_signatures
 from .signature import Finding, Signature
 
-__all__ = ["FindingsCollector", "pip_install", "assert_output_contract", "assert_signature_contract", "installed_signatures",
-           "make_event", "run_signatures"]
+__all__ = ["FindingsCollector", "LogCapture", "assert_output_contract", "assert_signature_contract",
+           "capture_logs", "installed_signatures", "make_event", "pip_install", "run_signatures"]
 
 
 def _arg_type(event_name: str, arg_name: str, value: Any) -> str:
@@ -86,19 +87,54 @@ class FindingsCollector(list):
         return [f.metadata.id for f in self]
 
 
-def run_signatures(signatures: Sequence[Signature], events: Iterable[Event], *,
-                   reporter: Reporter | None = None) -> FindingsCollector:
+def run_signatures(signatures: Sequence[Signature], events: Iterable[Event]) -> FindingsCollector:
     """Run `events` through an engine holding `signatures` (origin filtering and the end-of-input
     signal included) and return the findings."""
     findings = FindingsCollector()
-    engine = Engine(signatures, findings, reporter=reporter or Reporter(io.StringIO()))
+    engine = Engine(signatures, findings)
     engine.run(events)
     return findings
 
 
+class LogCapture(logging.Handler):
+    """`tracee.*` messages as they would be printed (rate limits applied), and every record."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logs.TextFormatter())
+        self.limits = logs.RateLimit()
+        self.records: list[logging.LogRecord] = []
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+        if self.limits.filter(record):
+            self.lines.append(self.format(record))
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines) + ("\n" if self.lines else "")
+
+    def count(self, level: int = logging.ERROR) -> int:
+        """Records at `level` or above, printed or not."""
+        return sum(1 for r in self.records if r.levelno >= level)
+
+
+@contextmanager
+def capture_logs() -> Iterator[LogCapture]:
+    """Collect the `tracee.*` messages of the block (see LogCapture)."""
+    capture = LogCapture()
+    root = logging.getLogger(logs.ROOT)
+    root.addHandler(capture)
+    try:
+        yield capture
+    finally:
+        root.removeHandler(capture)
+
+
 def installed_signatures(rules: Sequence[str] = (), rules_dirs: Sequence[str] = ()) -> list[Signature]:
     """Signatures of the installed plugins, loaded through their real entry points."""
-    host = PluginHost(Reporter(io.StringIO())).load_entry_points()
+    host = PluginHost().load_entry_points()
     return [item.signature for item in load_signatures(host, rules=rules, rules_dirs=rules_dirs)]
 
 
@@ -154,7 +190,9 @@ def assert_output_contract(spec: Any, argument: str = "", options: dict[str, Any
     from .api import OutputContext
     from .signature import SignatureMetadata
 
-    out = spec.factory(OutputContext(argument, Reporter(io.StringIO()), options or {}, io.StringIO()))
+    import io
+
+    out = spec.factory(OutputContext(argument, options or {}, io.StringIO()))
     meta = SignatureMetadata(id="CONTRACT-1", name="contract", properties={"Severity": 1})
     out.write(Finding({"k": "v"}, make_event("ptrace", request="PTRACE_TRACEME"), meta))
     out.write(Finding(None, make_event("openat", container=True), meta))
@@ -179,6 +217,13 @@ def _run_signatures_fixture() -> Callable[..., FindingsCollector]:
 def _findings_fixture() -> FindingsCollector:
     """An empty findings collector, usable as an engine callback."""
     return FindingsCollector()
+
+
+@pytest.fixture(name="tracee_logs")
+def _tracee_logs_fixture() -> Iterator[LogCapture]:
+    """The `tracee.*` messages of the test: `.lines` as printed, `.count()` of errors."""
+    with capture_logs() as capture:
+        yield capture
 
 
 @pytest.fixture(name="installed_signatures")

@@ -9,6 +9,7 @@ from ..api import InputContext, InputSpec
 from ..event import Event, EventDecodeError
 from ..errors import UsageError
 from ..hookspecs import hookimpl
+from ..log import limit
 
 # A line whose event no signature selects is counted and skipped without being decoded: finding
 # the name costs ~0.3 us, decoding the line 3-10 us. Lines without this exact key (other key case,
@@ -24,7 +25,7 @@ class FileInput:
     def __init__(self, context: InputContext) -> None:
         self.path = context.argument or "-"
         self.event_names = context.event_names
-        self.reporter = context.reporter
+        self.log = context.log
         self.read = self.skipped = self.dropped = 0
         self._stream: BinaryIO | None = None
         if self.path in ("-", "stdin"):
@@ -59,11 +60,9 @@ class FileInput:
                 event = from_json(line)
             except EventDecodeError as exc:
                 self.dropped += 1
-                if self.dropped <= MAX_LINE_REPORTS:
-                    more = " (further bad lines are only counted)" if self.dropped == MAX_LINE_REPORTS else ""
-                    self.reporter.error(f"{self.label}:{lineno}: {exc}; line skipped{more}")
-                else:
-                    self.reporter.errors += 1
+                self.log.error(f"{self.label}:{lineno}: {exc}; line skipped",
+                               extra=limit("file:bad-line", MAX_LINE_REPORTS,
+                                           more="further bad lines are only counted"))
                 continue
             yield event
 

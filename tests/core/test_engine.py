@@ -1,9 +1,6 @@
 """Engine semantics: Tracee's selector buckets, origin filtering, life cycle, errors, counters."""
 
-import io
-
 from tracee import EventSelector, Signature, SignatureMetadata
-from tracee.api import Reporter
 from tracee.engine import Engine
 from tracee.signature import SIGNAL_SOURCE_COMPLETE
 from tracee.testing import make_event, run_signatures
@@ -45,12 +42,11 @@ def test_name_and_origin_selection():
     assert init_only.seen == [("ptrace", "container-init")]
 
 
-def test_selector_without_source_never_receives_events():
+def test_selector_without_source_never_receives_events(tracee_logs):
     sig = Recorder("A", EventSelector("ptrace", source=""))
-    out = io.StringIO()
-    run_signatures([sig], EVENTS, reporter=Reporter(out))
+    run_signatures([sig], EVENTS)
     assert sig.seen == []
-    assert "without a source" in out.getvalue()
+    assert "without a source" in tracee_logs.text
 
 
 def test_overlapping_selectors_deliver_once():
@@ -81,15 +77,14 @@ class Raising(Signature):
         raise ValueError("no good")
 
 
-def test_raising_signature_is_reported_counted_and_others_go_on():
+def test_raising_signature_is_reported_counted_and_others_go_on(tracee_logs):
     good = Recorder("A", EventSelector("ptrace"), fire=True)
-    out = io.StringIO()
     findings = []
-    engine = Engine([Raising(), good], findings.append, reporter=Reporter(out))
+    engine = Engine([Raising(), good], findings.append)
     engine.run([make_event("ptrace")] * 5)
     assert len(findings) == 5
     assert engine.stats.signature_errors == {"BAD-1": 5}
-    text = out.getvalue()
+    text = tracee_logs.text
     assert "signature BAD-1 failed in on_event: ValueError: no good" in text
     assert text.count("BAD-1") == 3  # then only counted
     assert engine.stats.dispatched == {"BAD-1": 5, "A": 5}
@@ -99,20 +94,19 @@ def test_raising_signature_is_reported_counted_and_others_go_on():
 def test_event_names_union_or_none_for_wildcard():
     a = Recorder("A", EventSelector("ptrace"), EventSelector("close", origin="container"))
     b = Recorder("B", EventSelector("openat", source=""))
-    assert Engine([a, b], print, reporter=Reporter(io.StringIO())).event_names() == {"ptrace", "close"}
+    assert Engine([a, b], print).event_names() == {"ptrace", "close"}
     c = Recorder("C", EventSelector("*"))
-    assert Engine([a, c], print, reporter=Reporter(io.StringIO())).event_names() is None
+    assert Engine([a, c], print).event_names() is None
 
 
-def test_output_failure_does_not_stop_detection():
+def test_output_failure_does_not_stop_detection(tracee_logs):
     def broken_output(finding):
         raise OSError("disk full")
 
-    out = io.StringIO()
-    engine = Engine([Recorder("A", EventSelector("ptrace"), fire=True)], broken_output, reporter=Reporter(out))
+    engine = Engine([Recorder("A", EventSelector("ptrace"), fire=True)], broken_output)
     engine.run([make_event("ptrace")] * 3)
     assert engine.stats.findings == 3 and engine.stats.output_errors == 3
-    assert out.getvalue().count("disk full") == 1
+    assert tracee_logs.text.count("disk full") == 1
 
 
 def test_signature_contract_catches_a_selector_without_source():

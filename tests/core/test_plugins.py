@@ -1,11 +1,9 @@
 """Discovery: entry points loaded one at a time, failures reported and skipped, strict mode, disabling."""
 
-import io
 import json
 
 import pytest
 
-from tracee.api import Reporter
 from tracee.errors import FatalError
 from tracee.plugins import PluginHost
 
@@ -14,11 +12,16 @@ from tracee.plugins import PluginHost
 def test_installed_plugins_are_discovered_with_versions(cli):
     result = cli("tracee", "plugins", "--json")
     assert result.returncode == 0, result.stderr
-    plugins = {p["distribution"]: p for p in json.loads(result.stdout)}
-    assert plugins["tracee-output-stdout"]["version"] == "0.1.0"
-    assert plugins["tracee-output-stdout"]["provides"]["outputs"] == ["stdout", "json", "template"]
-    assert plugins["tracee"]["provides"]["inputs"] == ["file"]
-    assert "EXAMPLE-1" in plugins["tracee-sig-example"]["provides"]["signatures"]
+    plugins = {p["name"]: p for p in json.loads(result.stdout)}
+    assert plugins["output-stdout"]["version"] == "0.1.0"
+    assert plugins["output-stdout"]["distribution"] == "tracee-output-stdout"
+    assert plugins["output-stdout"]["provides"]["outputs"] == ["template"]
+    # The core's own features are plugins too, registered through the same door.
+    assert plugins["file-input"]["distribution"] == plugins["stdout-output"]["distribution"] == "tracee"
+    assert plugins["file-input"]["provides"]["inputs"] == ["file"]
+    assert plugins["stdout-output"]["provides"]["outputs"] == ["stdout", "json"]
+    example = next(p for p in plugins.values() if p["distribution"] == "tracee-sig-example")
+    assert "EXAMPLE-1" in example["provides"]["signatures"]
 
 
 def test_broken_and_misspelled_plugins_are_reported_and_skipped(cli, data, fixture_plugins):
@@ -53,7 +56,7 @@ def test_disable_plugins_by_name(cli, fixture_plugins):
     assert "EXAMPLE-1" not in result.stdout
 
 
-def test_duplicate_signature_ids_name_both_providers():
+def test_duplicate_signature_ids_name_both_providers(tracee_logs):
     from tracee import EventSelector, Signature, SignatureMetadata, hookimpl
     from tracee.plugins import PluginInfo
     from tracee.runner import load_signatures
@@ -72,21 +75,20 @@ def test_duplicate_signature_ids_name_both_providers():
         def tracee_register_signatures(self, register):
             register(One())
 
-    out = io.StringIO()
-    host = PluginHost(Reporter(out), strict=False)
+    host = PluginHost(strict=False)
     host.register(PackA(), PluginInfo("pack-a", "tracee-sig-a", "1.0", "a"))
     host.register(PackB(), PluginInfo("pack-b", "tracee-sig-b", "2.0", "b"))
     loaded = load_signatures(host)
     assert [s.provider for s in loaded] == ["pack-a"]
-    assert "signature ID DUP-1 is provided twice: by pack-a and by pack-b" in out.getvalue()
-    strict = PluginHost(Reporter(io.StringIO()), strict=True)
+    assert "signature ID DUP-1 is provided twice: by pack-a and by pack-b" in tracee_logs.text
+    strict = PluginHost(strict=True)
     strict.register(PackA(), PluginInfo("pack-a", "tracee-sig-a", "1.0", "a"))
     strict.register(PackB(), PluginInfo("pack-b", "tracee-sig-b", "2.0", "b"))
     with pytest.raises(FatalError, match="DUP-1 is provided twice"):
         load_signatures(strict)
 
 
-def test_a_hook_that_raises_is_reported_and_skipped():
+def test_a_hook_that_raises_is_reported_and_skipped(tracee_logs):
     from tracee import hookimpl
     from tracee.plugins import PluginInfo
 
@@ -95,15 +97,14 @@ def test_a_hook_that_raises_is_reported_and_skipped():
         def tracee_register_outputs(self, register):
             raise RuntimeError("cannot start")
 
-    out = io.StringIO()
-    host = PluginHost(Reporter(out), strict=False).load_entry_points()
+    host = PluginHost(strict=False).load_entry_points()
     host.register(Raises(), PluginInfo("raiser", "tracee-raiser", "0.1", "x"))
     outputs = host.outputs()
     assert "stdout" in outputs
-    assert "plugin 'raiser' (tracee-raiser 0.1): tracee_register_outputs raised RuntimeError: cannot start" in out.getvalue()
+    assert "plugin 'raiser' (tracee-raiser 0.1): tracee_register_outputs raised RuntimeError: cannot start" in tracee_logs.text
 
 
-def test_enrichers_run_before_dispatch_and_failures_are_counted():
+def test_enrichers_run_before_dispatch_and_failures_are_counted(tracee_logs):
     from tracee import Enricher, EventSelector, Signature, SignatureMetadata, hookimpl
     from tracee.engine import Engine
     from tracee.plugins import PluginInfo
@@ -122,12 +123,11 @@ def test_enrichers_run_before_dispatch_and_failures_are_counted():
         def on_event(self, event):
             self.match(event, {"name": event.container_name})
 
-    out = io.StringIO()
-    host = PluginHost(Reporter(out), strict=False)
+    host = PluginHost(strict=False)
     host.register(Labels(), PluginInfo("labels", "tracee-labels", "0.1", "x"))
     findings = FindingsCollector()
-    engine = Engine([Sees()], findings, reporter=host.reporter, enrichers=[e for _, e in host.enrichers()])
+    engine = Engine([Sees()], findings, enrichers=[e for _, e in host.enrichers()])
     engine.run([make_event("ptrace", context={"process_name": "curl"}), make_event("openat")] * 2)
     assert [f.data for f in findings] == [{"name": "CURL"}] * 2
     assert engine.stats.enricher_errors == {"broken": 2}  # only events some signature selects
-    assert out.getvalue().count("enricher broken failed: ZeroDivisionError") == 1
+    assert tracee_logs.text.count("enricher broken failed: ZeroDivisionError") == 1

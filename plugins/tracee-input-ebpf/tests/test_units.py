@@ -154,8 +154,7 @@ def test_entry_point_imports_without_bcc() -> None:
     code = ("import sys; sys.modules['bcc'] = None\n"  # any `import bcc` would now fail
             "import tracee_input_ebpf, tracee_input_ebpf.commands\n"
             "from tracee.plugins import PluginHost\n"
-            "from tracee.api import Reporter\n"
-            "host = PluginHost(Reporter()).load_entry_points()\n"
+            "host = PluginHost().load_entry_points()\n"
             "assert 'ebpf' in host.inputs(), host.inputs()\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -163,7 +162,6 @@ def test_entry_point_imports_without_bcc() -> None:
 
 def test_not_root_gives_one_actionable_line(monkeypatch: pytest.MonkeyPatch) -> None:
     """`tracee run` with no --input picks this input; without root it stops with one line."""
-    from tracee.api import Reporter
     from tracee.errors import FatalError
     from tracee.plugins import PluginHost
     from tracee.runner import choose_input
@@ -171,7 +169,7 @@ def test_not_root_gives_one_actionable_line(monkeypatch: pytest.MonkeyPatch) -> 
     from tracee_input_ebpf import environment
 
     monkeypatch.setattr(environment.os, "geteuid", lambda: 1000)
-    host = PluginHost(Reporter()).load_entry_points()
+    host = PluginHost().load_entry_points()
     with pytest.raises(FatalError) as info:
         choose_input(host, [])
     assert str(info.value) == ("live input ebpf: needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN): "

@@ -1,4 +1,4 @@
-"""The stdout outputs: Tracee's detection block, rawjson, and user templates."""
+"""The template output: user templates (Jinja2) rendered per finding on stdout."""
 
 import io
 import json
@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from tracee import Finding, OutputContext, SignatureMetadata
-from tracee.api import Reporter
 from tracee.testing import make_event
-from tracee_output_stdout import DetectionBlock, RawJSON, Template
+from tracee_output_stdout import Template
 
 META = SignatureMetadata(id="TRC-1", name="Standard Input/Output Over Socket", version="0.1.0",
                          description="Redirection of process's standard input/output to socket",
@@ -22,7 +21,7 @@ META = SignatureMetadata(id="TRC-1", name="Standard Input/Output Over Socket", v
 
 def render(cls, finding, argument=""):
     stream = io.StringIO()
-    out = cls(OutputContext(argument, Reporter(io.StringIO()), {}, stream))
+    out = cls(OutputContext(argument, {}, stream))
     out.write(finding)
     out.close()
     return stream.getvalue()
@@ -33,32 +32,6 @@ def finding(data):
                                           "process_name": "strace", "host_name": "fujitsu"}, container=True)
     event.args = []
     return Finding(data, event, META)
-
-
-def test_detection_block_matches_tracee():
-    text = render(DetectionBlock, finding({"foo1": "bar1, baz1", "foo2": ["bar2", "baz2"]}))
-    assert re.fullmatch(r"\n\*\*\* Detection \*\*\*\nTime: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n"
-                        r"Signature ID: TRC-1\nSignature: Standard Input/Output Over Socket\n"
-                        r"Data: map\[foo1:bar1, baz1 foo2:\[bar2 baz2\]\]\nCommand: strace\nHostname: fujitsu\n", text)
-
-
-def test_detection_block_nil_data_is_empty_map():
-    assert "\nData: map[]\n" in render(DetectionBlock, finding(None))
-
-
-def test_rawjson_matches_tracee_golden():
-    """TRACEE.md §6.5: the v0.8.3 rawjson golden, compared as JSON."""
-    line = render(RawJSON, finding({"a": 123, "b": "c", "d": True, "f": {"123": "456", "foo": "bar"}}))
-    got = json.loads(line)
-    assert got["Data"] == {"a": 123, "b": "c", "d": True, "f": {"123": "456", "foo": "bar"}}
-    assert got["SigMetadata"] == {"ID": "TRC-1", "Version": "0.1.0", "Name": "Standard Input/Output Over Socket",
-                                  "Description": "Redirection of process's standard input/output to socket",
-                                  "Tags": ["linux", "container"],
-                                  "Properties": {"MITRE ATT&CK": "Persistence: Server Software Component", "Severity": 3}}
-    ctx = got["Context"]
-    assert (ctx["timestamp"], ctx["processId"], ctx["containerId"], ctx["eventName"]) == (1321321, 21312, "abbc123", "execve")
-    assert ctx["contextFlags"] == {"containerStarted": True} and ctx["args"] is None
-    assert '"MITRE ATT\\u0026CK"' in line and line.endswith("}\n") and line.count("\n") == 1
 
 
 def test_user_template(tmp_path):
@@ -80,7 +53,7 @@ def test_entry_point_is_installed_and_discovered():
     tracee = Path(sys.executable).parent / "tracee"
     result = subprocess.run([str(tracee), "plugins", "--json"], capture_output=True, text=True, check=True)
     plugin = next(p for p in json.loads(result.stdout) if p["distribution"] == "tracee-output-stdout")
-    assert plugin["provides"]["outputs"] == ["stdout", "json", "template"]
+    assert plugin["provides"]["outputs"] == ["template"]
     assert "error" not in plugin
 
 
@@ -95,14 +68,15 @@ def test_bad_template_on_the_command_line_is_one_line(tmp_path):
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "bad.j2:1:" in r.stderr
 
 
-@pytest.mark.parametrize("name", ["stdout", "json"])
-def test_output_contract(name):
+def test_output_contract(tmp_path):
     from tracee.testing import assert_output_contract
     import tracee_output_stdout
 
+    path = tmp_path / "t.j2"
+    path.write_text("{{ SigMetadata.ID }}\n")
     specs = []
     tracee_output_stdout.tracee_register_outputs(specs.append)
-    assert_output_contract(next(s for s in specs if s.name == name))
+    assert_output_contract(next(s for s in specs if s.name == "template"), str(path))
 
 
 def test_a_go_template_is_refused_clearly(tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 import time
@@ -10,20 +9,29 @@ import time
 import pytest
 
 from tracee import EventSelector, Signature, SignatureMetadata
-from tracee.api import OutputContext, Reporter
+from tracee.api import OutputContext
 from tracee.testing import make_event, run_signatures
 from tracee_output_webhook.plugin import build_output
 from webhook_testkit import falcosidekick_problems, free_port, make_finding
 
 
-def webhook(url: str, **options):
-    """A webhook output built the way the runner builds it; returns (output, stderr buffer)."""
-    err = io.StringIO()
-    opts = {f"webhook_{k}": v for k, v in options.items()}
-    return build_output(OutputContext(url, Reporter(err), opts)), err
+@pytest.fixture
+def webhook(tracee_logs):
+    """Builds a webhook output the way the runner does; returns (output, the messages printed:
+    `.getvalue()`)."""
+
+    class Printed:
+        def getvalue(self) -> str:
+            return tracee_logs.text
+
+    def build(url: str, **options):
+        opts = {f"webhook_{k}": v for k, v in options.items()}
+        return build_output(OutputContext(url, opts)), Printed()
+
+    return build
 
 
-def test_one_rawjson_post_per_finding(receiver):
+def test_one_rawjson_post_per_finding(receiver, webhook):
     out, _ = webhook(receiver.url)
     for n in range(3):
         out.write(make_finding(n))
@@ -35,7 +43,7 @@ def test_one_rawjson_post_per_finding(receiver):
     assert receiver.requests[0]["headers"]["User-Agent"].startswith("tracee-output-webhook/")
 
 
-def test_falcosidekick_posts_pass_falcosidekick_check(receiver):
+def test_falcosidekick_posts_pass_falcosidekick_check(receiver, webhook):
     out, _ = webhook(receiver.url, template="falcosidekick")
     for n in range(3):
         out.write(make_finding(n))
@@ -45,7 +53,7 @@ def test_falcosidekick_posts_pass_falcosidekick_check(receiver):
         assert falcosidekick_problems(r["body"]) == []
 
 
-def test_retries_after_a_500(receiver_factory):
+def test_retries_after_a_500(receiver_factory, webhook):
     receiver = receiver_factory(statuses=[500, 503])
     out, err = webhook(receiver.url)
     out.write(make_finding())
@@ -57,7 +65,7 @@ def test_retries_after_a_500(receiver_factory):
     assert err.getvalue().count("error") == 0
 
 
-def test_a_4xx_is_not_retried_and_is_counted_and_reported(receiver_factory):
+def test_a_4xx_is_not_retried_and_is_counted_and_reported(receiver_factory, webhook):
     receiver = receiver_factory(statuses=[400])
     out, err = webhook(receiver.url, template="falcosidekick")
     out.write(make_finding())
@@ -68,7 +76,7 @@ def test_a_4xx_is_not_retried_and_is_counted_and_reported(receiver_factory):
     assert "1 finding(s) not delivered: 1 failed" in err.getvalue()
 
 
-def test_429_honours_retry_after(receiver_factory):
+def test_429_honours_retry_after(receiver_factory, webhook):
     receiver = receiver_factory(statuses=[429], headers={"Retry-After": "1"})
     out, _ = webhook(receiver.url)
     out.write(make_finding())
@@ -77,7 +85,7 @@ def test_429_honours_retry_after(receiver_factory):
     assert second["status"] == 200 and second["at"] - first["at"] >= 0.9
 
 
-def test_headers_come_from_the_environment(receiver, monkeypatch):
+def test_headers_come_from_the_environment(receiver, monkeypatch, webhook):
     monkeypatch.setenv("TEST_WEBHOOK_TOKEN", "Bearer s3cret")
     out, _ = webhook(receiver.url, header=("Authorization=TEST_WEBHOOK_TOKEN", "X-Team=TEST_WEBHOOK_TOKEN"))
     out.write(make_finding())
@@ -86,13 +94,13 @@ def test_headers_come_from_the_environment(receiver, monkeypatch):
     assert headers["Authorization"] == "Bearer s3cret" and headers["X-Team"] == "Bearer s3cret"
 
 
-def test_an_unset_header_variable_is_an_error(receiver, monkeypatch):
+def test_an_unset_header_variable_is_an_error(receiver, monkeypatch, webhook):
     monkeypatch.delenv("TEST_WEBHOOK_NOPE", raising=False)
     with pytest.raises(ValueError, match="environment variable TEST_WEBHOOK_NOPE is not set"):
         webhook(receiver.url, header=("Authorization=TEST_WEBHOOK_NOPE",))
 
 
-def test_url_fragment_sets_options_per_output_and_is_not_sent(receiver):
+def test_url_fragment_sets_options_per_output_and_is_not_sent(receiver, webhook):
     out, _ = webhook(receiver.url + "hook?x=1#format=falcosidekick&content_type=application/x-falco")
     out.write(make_finding())
     out.close()
@@ -110,7 +118,7 @@ class EveryOpenat(Signature):
         self.match(event, {"i": event.process_id})
 
 
-def test_a_slow_endpoint_does_not_slow_detection(receiver_factory):
+def test_a_slow_endpoint_does_not_slow_detection(receiver_factory, webhook):
     receiver = receiver_factory(delay=0.2)  # 200 findings would take 40 s in series
     out, err = webhook(receiver.url, queue_size=1000, drain_timeout=1.0)
     events = [make_event("openat", pathname="/x", context={"process_id": i}) for i in range(200)]
@@ -129,7 +137,7 @@ def test_a_slow_endpoint_does_not_slow_detection(receiver_factory):
     assert f"{stats['webhook_unsent']} unsent at exit" in err.getvalue()
 
 
-def test_a_full_queue_drops_are_counted_and_reported_rate_limited(receiver_factory):
+def test_a_full_queue_drops_are_counted_and_reported_rate_limited(receiver_factory, webhook):
     receiver = receiver_factory(delay=0.5)
     out, err = webhook(receiver.url, queue_size=5, drain_timeout=5.0)
     start = time.monotonic()
@@ -145,7 +153,7 @@ def test_a_full_queue_drops_are_counted_and_reported_rate_limited(receiver_facto
     assert f"{s['webhook_dropped']} dropped (queue full)" in text
 
 
-def test_an_endpoint_that_is_down_is_counted_and_reported():
+def test_an_endpoint_that_is_down_is_counted_and_reported(webhook):
     url = f"http://127.0.0.1:{free_port()}/"
     out, err = webhook(url, retries=1)
     for n in range(3):
@@ -159,7 +167,7 @@ def test_an_endpoint_that_is_down_is_counted_and_reported():
     assert "3 finding(s) not delivered" in text
 
 
-def test_an_endpoint_down_for_the_first_seconds_gets_the_findings_once_up(receiver_factory):
+def test_an_endpoint_down_for_the_first_seconds_gets_the_findings_once_up(receiver_factory, webhook):
     port = free_port()
     out, err = webhook(f"http://127.0.0.1:{port}/", template="falcosidekick")
     for n in range(5):
@@ -174,7 +182,7 @@ def test_an_endpoint_down_for_the_first_seconds_gets_the_findings_once_up(receiv
     assert "not delivered" not in err.getvalue()
 
 
-def test_close_drains_the_queue(receiver_factory):
+def test_close_drains_the_queue(receiver_factory, webhook):
     receiver = receiver_factory(delay=0.02)
     out, err = webhook(receiver.url)
     for n in range(50):
@@ -184,7 +192,7 @@ def test_close_drains_the_queue(receiver_factory):
     assert err.getvalue().count("error") == 0
 
 
-def test_close_gives_up_at_the_drain_limit_even_while_retrying():
+def test_close_gives_up_at_the_drain_limit_even_while_retrying(webhook):
     url = f"http://127.0.0.1:{free_port()}/"
     out, err = webhook(url, retries=10, drain_timeout=1.0)
     for n in range(4):
@@ -197,7 +205,7 @@ def test_close_gives_up_at_the_drain_limit_even_while_retrying():
     assert "4 unsent at exit" in err.getvalue()
 
 
-def test_write_never_blocks_on_a_hung_endpoint():
+def test_write_never_blocks_on_a_hung_endpoint(webhook):
     # A server that accepts connections but never answers.
     import socket
     server = socket.socket()
@@ -216,7 +224,7 @@ def test_write_never_blocks_on_a_hung_endpoint():
         server.close()
 
 
-def test_batching_posts_json_arrays(receiver_factory):
+def test_batching_posts_json_arrays(receiver_factory, webhook):
     receiver = receiver_factory(delay=0.1)
     out, _ = webhook(receiver.url, batch=20)
     for n in range(41):
@@ -229,12 +237,12 @@ def test_batching_posts_json_arrays(receiver_factory):
     assert out.stats()["webhook_delivered"] == 41
 
 
-def test_batching_is_refused_for_falcosidekick(receiver):
+def test_batching_is_refused_for_falcosidekick(receiver, webhook):
     with pytest.raises(ValueError, match="batching"):
         webhook(receiver.url, template="falcosidekick", batch=10)
 
 
-def test_a_template_that_fails_to_render_is_counted(receiver, tmp_path):
+def test_a_template_that_fails_to_render_is_counted(receiver, tmp_path, webhook):
     path = tmp_path / "bad.j2"
     path.write_text("{{ Data.n / 0 }}")
     out, err = webhook(receiver.url, template=str(path))
@@ -244,7 +252,7 @@ def test_a_template_that_fails_to_render_is_counted(receiver, tmp_path):
     assert "cannot render finding TEST-1" in err.getvalue()
 
 
-def test_credentials_in_the_url_become_basic_auth_and_are_not_printed(receiver):
+def test_credentials_in_the_url_become_basic_auth_and_are_not_printed(receiver, webhook):
     out, err = webhook(receiver.url.replace("http://", "http://bob:pw@") + "#retries=0")
     out.write(make_finding())
     out.close()
@@ -252,7 +260,7 @@ def test_credentials_in_the_url_become_basic_auth_and_are_not_printed(receiver):
     assert "pw" not in err.getvalue()
 
 
-def test_keep_alive_connection_closed_by_the_server_is_reopened(receiver):
+def test_keep_alive_connection_closed_by_the_server_is_reopened(receiver, webhook):
     out, _ = webhook(receiver.url)
     out.write(make_finding(0))
     deadline = time.monotonic() + 5
@@ -264,7 +272,7 @@ def test_keep_alive_connection_closed_by_the_server_is_reopened(receiver):
     assert out.stats()["webhook_delivered"] == 2 and out.stats()["webhook_retries"] == 0
 
 
-def test_many_threads_writing_at_once_lose_nothing(receiver):
+def test_many_threads_writing_at_once_lose_nothing(receiver, webhook):
     out, _ = webhook(receiver.url, queue_size=10_000)
     threads = [threading.Thread(target=lambda k=k: [out.write(make_finding(k * 100 + i)) for i in range(50)])
                for k in range(4)]
@@ -280,7 +288,7 @@ def test_the_output_contract_through_the_installed_entry_point(receiver):
     from tracee.plugins import PluginHost
     from tracee.testing import assert_output_contract
 
-    host = PluginHost(Reporter(io.StringIO())).load_entry_points()
+    host = PluginHost().load_entry_points()
     info, spec = host.outputs()["webhook"]
     assert info.distribution == "tracee-output-webhook"
     for fmt in ("rawjson", "falcosidekick"):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 
 import pytest
 
 from tracee import SignatureError
-from tracee.api import Reporter
 from tracee_sig_builtin.stdio_over_socket import StdioOverSocket
 
 INET = {"sa_family": "AF_INET", "sin_port": "4444", "sin_addr": "10.0.0.5"}
@@ -104,16 +102,14 @@ def test_every_origin_is_selected(run_signatures, make_event, container):
     assert len(run_signatures([StdioOverSocket()], events)) == 1
 
 
-def test_malformed_arguments_are_reported_not_fatal(run_signatures, make_event):
-    stream = io.StringIO()
-    reporter = Reporter(stream)
+def test_malformed_arguments_are_reported_not_fatal(run_signatures, make_event, tracee_logs):
     events = [make_event("security_socket_connect", sockfd=3), make_event("security_socket_connect", sockfd=3,
                                                                           remote_addr=12),
               connect(make_event, 3), dup2(make_event, 3, 0)]
-    findings = run_signatures([StdioOverSocket()], events, reporter=reporter)
+    findings = run_signatures([StdioOverSocket()], events)
     assert len(findings) == 1
-    assert reporter.errors == 2
-    assert "remote_addr' is missing" in stream.getvalue() and "sockaddr: cannot decode a int" in stream.getvalue()
+    assert tracee_logs.count() == 2
+    assert "remote_addr' is missing" in tracee_logs.text and "sockaddr: cannot decode a int" in tracee_logs.text
 
 
 def test_state_is_dropped_on_close_and_exit(make_event):

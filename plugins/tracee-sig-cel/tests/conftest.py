@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import io
+import logging
 import os
 import subprocess
 import sys
@@ -12,7 +12,8 @@ from typing import Any, Callable
 
 import pytest
 
-from tracee.api import Reporter, RuleLoadContext
+from tracee.api import RuleLoadContext
+from tracee.testing import LogCapture
 
 DATA = Path(__file__).parent / "data"
 
@@ -29,16 +30,21 @@ def cel_backend(request: pytest.FixtureRequest) -> str:
 
 
 class Loaded:
-    """The result of loading rule text: signatures, what the reporter printed, and the reporter."""
+    """The result of loading rule text: signatures, and the messages of the test so far."""
 
-    def __init__(self, signatures: list[Any], reporter: Reporter, stream: io.StringIO) -> None:
+    def __init__(self, signatures: list[Any], logs: LogCapture, lines: int, records: int) -> None:
         self.signatures = signatures
-        self.reporter = reporter
-        self._stream = stream
+        self.logs = logs
+        self._lines, self._records = lines, records  # where this load's messages begin
 
     @property
     def output(self) -> str:
-        return self._stream.getvalue()
+        return "".join(line + "\n" for line in self.logs.lines[self._lines:])
+
+    @property
+    def errors(self) -> int:
+        """Errors reported since the load (printed or only counted), as the run's summary counts them."""
+        return sum(1 for r in self.logs.records[self._records:] if r.levelno >= logging.ERROR)
 
     @property
     def ids(self) -> list[str]:
@@ -49,17 +55,16 @@ RULES_HEADER = "kind: SignaturesConfig\napiVersion: tracee.aquasecurity.github.i
 
 
 @pytest.fixture
-def load_rules(tmp_path: Path, cel_backend: str) -> Callable[..., Loaded]:
+def load_rules(tmp_path: Path, cel_backend: str, tracee_logs: LogCapture) -> Callable[..., Loaded]:
     """Write YAML text (dedented) to a file and load it with the chosen backend."""
     from tracee_sig_cel.loader import load_rules as load
 
     def _load(text: str, *, name: str = "rules.yaml", strict: bool = False) -> Loaded:
         path = tmp_path / name
         path.write_text(textwrap.dedent(text))
-        stream = io.StringIO()
-        reporter = Reporter(stream)
-        sigs = load([path], RuleLoadContext(reporter, strict=strict, options={"cel_backend": cel_backend}))
-        return Loaded(sigs, reporter, stream)
+        lines, records = len(tracee_logs.lines), len(tracee_logs.records)
+        sigs = load([path], RuleLoadContext(strict=strict, options={"cel_backend": cel_backend}))
+        return Loaded(sigs, tracee_logs, lines, records)
 
     return _load
 

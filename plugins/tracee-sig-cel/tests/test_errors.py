@@ -94,10 +94,10 @@ def test_evaluation_errors_are_counted_reported_once_and_do_not_match(rule):
     (sig,) = loaded.signatures
     events = [make_event("ptrace", request="not a number") for _ in range(5)]
     events.append(make_event("ptrace", request="42"))
-    found = run_signatures([sig], events, reporter=loaded.reporter)
+    found = run_signatures([sig], events)
     assert len(found) == 1 and found[0].event is events[-1]
     assert sig.eval_errors == 5
-    assert loaded.reporter.errors == 5  # every error counts in the run's summary...
+    assert loaded.errors == 5  # every error counts in the run's summary...
     reported = [ln for ln in error_lines(loaded) if "evaluation error" in ln]
     assert len(reported) == 1  # ...but is printed once per rule
     assert re.search(r"rules\.yaml: signature T-1: evaluation error on a ptrace event: .+ \(counted as no match",
@@ -116,7 +116,7 @@ def test_eval_errors_of_two_rules_are_reported_separately(load_rules):
             eventSelectors: [{source: tracee, name: ptrace}]
             expression: input.args[4].value == 1
         """.replace("        ", ""))
-    run_signatures(loaded.signatures, [make_event("ptrace")] * 3, reporter=loaded.reporter)
+    run_signatures(loaded.signatures, [make_event("ptrace")] * 3)
     reported = [ln for ln in error_lines(loaded) if "evaluation error" in ln]
     assert [re.search(r"signature (E-\d)", ln).group(1) for ln in reported] == ["E-1", "E-2"]
     assert [s.eval_errors for s in loaded.signatures] == [3, 3]

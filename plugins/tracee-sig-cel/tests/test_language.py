@@ -11,7 +11,7 @@ from tracee.testing import make_event, run_signatures
 def fires(loaded, *events: Event) -> list[bool]:
     """For each event: did the single loaded signature fire on it?"""
     assert len(loaded.signatures) == 1, loaded.output
-    return [bool(run_signatures(loaded.signatures, [e], reporter=loaded.reporter)) for e in events]
+    return [bool(run_signatures(loaded.signatures, [e])) for e in events]
 
 
 # -- input: Tracee's field names ------------------------------------------------------------------------
@@ -134,7 +134,7 @@ def test_logical_operators_absorb_errors_like_cel(rule):
     # An error on one side of || / && is absorbed when the other side decides (CEL's commutative logic).
     loaded = rule("input.args[7].value == 1 || input.processName == 'test'")
     assert fires(loaded, make_event("ptrace")) == [True]
-    assert loaded.reporter.errors == 0
+    assert loaded.errors == 0
 
 
 # -- compile once, one input per event --------------------------------------------------------------------
@@ -150,13 +150,18 @@ def test_one_input_per_event_shared_by_all_rules(load_rules):
             eventSelectors: [{source: tracee, name: ptrace}]
             expression: input.processName == 'test'
         """)
+    group = loaded.signatures[0].group
+    assert group is loaded.signatures[1].group  # evaluated together, through the engine's group seam
+    built = []
+    real = group.backend.variables
+    group.backend.variables = lambda event: built.append(event) or real(event)
     event = make_event("ptrace", request="PTRACE_TRACEME")
     found = run_signatures(loaded.signatures, [event])
     assert found.ids == ["A", "B"]
-    assert event.cache is not None and len(event.cache) == 1  # built once, used by both
-    programs = [s._program for s in loaded.signatures]
+    assert built == [event]  # built once, used by both
+    programs = [s.program for s in loaded.signatures]
     run_signatures(loaded.signatures, [make_event("ptrace")])
-    assert [s._program for s in loaded.signatures] == programs  # compiled once, at load
+    assert [s.program for s in loaded.signatures] == programs  # compiled once, at load
 
 
 def test_rules_read_only_fields_some_rule_needs_but_whole_input_still_works(load_rules):
@@ -190,5 +195,5 @@ def test_cel_python_runs_every_rule_transpiled(load_rules, cel_backend):
                 && input.stringArg('request') != 'x' && input.sockaddrArg('a').sin_port < 1u
         """)
     (sig,) = loaded.signatures
-    assert sig._backend.interpreted == 0
+    assert sig.group.backend.interpreted == 0
     assert run_signatures(loaded.signatures, [make_event("ptrace")]).ids == ["A"]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import struct
 
 import pytest
 
 from conftest import DATA, run_stream, tracee
 from tracee import SignatureError
-from tracee.api import Reporter
 from tracee_sig_k8s.runtime_socket import RuntimeSocketAccess
 
 
@@ -110,14 +108,12 @@ def test_bad_settings(settings, message):
         RuntimeSocketAccess().configure(settings)
 
 
-def test_garbage_address_is_counted_not_fatal(run_signatures, make_event):
-    stream = io.StringIO()
-    reporter = Reporter(stream)
+def test_garbage_address_is_counted_not_fatal(run_signatures, make_event, tracee_logs):
     bad = connect(make_event, 12345)
     good = connect(make_event, {"sa_family": "AF_UNIX", "sun_path": "/var/run/docker.sock"})
-    findings = run_signatures([RuntimeSocketAccess()], [bad, good], reporter=reporter)
+    findings = run_signatures([RuntimeSocketAccess()], [bad, good])
     assert findings.ids == ["K8S-5"]
-    assert reporter.errors == 1 and "K8S-5" in stream.getvalue()
+    assert tracee_logs.count() == 1 and "K8S-5" in tracee_logs.text
 
 
 def test_allow_list_from_the_config_file(tmp_path):

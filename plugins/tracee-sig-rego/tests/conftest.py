@@ -12,3 +12,13 @@ def _rules_dir(tmp_path: Path) -> Path:
     d = tmp_path / "rules"
     d.mkdir()
     return d
+
+
+@pytest.fixture(autouse=True)
+def _messages(tracee_logs):
+    """Every test's `tracee.*` messages, for rego_kit's `Loaded.stderr` / `.errors`."""
+    import rego_kit
+
+    rego_kit.MESSAGES = tracee_logs
+    yield
+    rego_kit.MESSAGES = None

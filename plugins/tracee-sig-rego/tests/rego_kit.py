@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import io
+import logging
 import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Sequence
 
-from tracee.api import Reporter, RuleLoadContext
+from tracee.api import RuleLoadContext
+from tracee.testing import LogCapture
 from tracee_sig_rego.plugin import load
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -17,29 +18,42 @@ SEEDS = DATA / "seeds"
 TRC = DATA / "trc"
 ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
+#: The running test's messages (conftest sets it).
+MESSAGES: LogCapture | None = None
 
 
 class Loaded(list):
-    """Signatures from `load_rules`, with what the loader reported."""
+    """Signatures from `load_rules`, with what was reported since they were loaded."""
 
-    reporter: Reporter
+    def __init__(self, signatures: list) -> None:
+        super().__init__(signatures)
+        assert MESSAGES is not None
+        self._lines, self._records = len(MESSAGES.lines), len(MESSAGES.records)
 
     @property
     def stderr(self) -> str:
-        return self.reporter.stream.getvalue()
+        assert MESSAGES is not None
+        return "".join(line + "\n" for line in MESSAGES.lines[self._lines:])
+
+    @property
+    def errors(self) -> int:
+        """Errors reported, printed or only counted (what the run's summary counts)."""
+        assert MESSAGES is not None
+        return sum(1 for r in MESSAGES.records[self._records:] if r.levelno >= logging.ERROR)
 
     def by_id(self, sid: str):
         return next(s for s in self if s.get_metadata().id == sid)
 
 
-def load_rules(*paths: Path, strict: bool = False, reporter: Reporter | None = None) -> Loaded:
+def load_rules(*paths: Path, strict: bool = False) -> Loaded:
     """Load .rego files (or every .rego under directories) as `tracee run` would."""
     files: list[Path] = []
     for p in paths:
         files.extend(sorted(p.rglob("*.rego")) if p.is_dir() else [p])
-    reporter = reporter or Reporter(io.StringIO())
-    loaded = Loaded(load(files, RuleLoadContext(reporter, strict=strict)))
-    loaded.reporter = reporter
+    assert MESSAGES is not None
+    start = len(MESSAGES.lines), len(MESSAGES.records)
+    loaded = Loaded(load(files, RuleLoadContext(strict=strict)))
+    loaded._lines, loaded._records = start
     return loaded
 
 

@@ -145,24 +145,24 @@ def test_evaluation_error_is_reported_once_counted_and_others_still_fire(rules_d
     for event in events:
         event.args = [dict(a) for a in doubled]
     events.append(make_event("openat", pathname="/c", context={"process_name": "cat"}))
-    findings = run_signatures(sigs, events, reporter=sigs.reporter)
+    findings = run_signatures(sigs, events)
     assert findings.ids == ["G-1", "G-1", "G-1", "E-1", "G-1"]
     errors = [line for line in sigs.stderr.splitlines() if "error:" in line]
     assert len(errors) == 1
     assert errors[0].startswith("tracee: error: rego signature E-1 (")
     assert "e.rego) failed on event openat: " in errors[0]
     assert "treated as no match" in errors[0]
-    assert sigs.reporter.errors == 3
+    assert sigs.errors == 3
     assert "rego signature E-1 failed on 3 events (treated as no match)" in sigs.stderr
 
 
 def test_regopy_missing_is_one_clear_error(rules_dir, monkeypatch):
     """Without a usable regopy, Rego files are reported (not a traceback) and nothing else breaks."""
-    from tracee.api import Reporter, RuleLoadContext
+    from tracee.api import RuleLoadContext
+    from tracee.testing import capture_logs
     from tracee_sig_rego import plugin
-    import io
 
     monkeypatch.setitem(sys.modules, "tracee_sig_rego.loader", None)  # import now raises ImportError
-    reporter = Reporter(io.StringIO())
-    assert plugin.load([write_rule(rules_dir, "a.rego", SYNTAX_ERROR)], RuleLoadContext(reporter)) == []
-    assert reporter.stream.getvalue().startswith("tracee: error: 1 Rego rule file(s) not loaded: regopy cannot be used")
+    with capture_logs() as logs:
+        assert plugin.load([write_rule(rules_dir, "a.rego", SYNTAX_ERROR)], RuleLoadContext()) == []
+    assert logs.text.startswith("tracee: error: 1 Rego rule file(s) not loaded: regopy cannot be used")

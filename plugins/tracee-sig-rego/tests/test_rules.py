@@ -86,12 +86,11 @@ def test_false_and_other_values_make_no_finding(rules_dir):
     match = ('tracee_match = false { input.eventName == "openat" }\n'
              'tracee_match = "yes" { input.eventName == "close" }')
     sigs = load_rules(write_rule(rules_dir, "odd.rego", rule_text("ODD-1", "ODD_1", ["openat", "close"], match)))
-    findings = run_signatures(sigs, [make_event("openat"), make_event("close"), make_event("close")],
-                              reporter=sigs.reporter)
+    findings = run_signatures(sigs, [make_event("openat"), make_event("close"), make_event("close")])
     assert findings == []
     # A string is neither true nor an object: reported once (counted each time), never a finding.
     assert sigs.stderr.count('tracee_match gave "yes"') == 1
-    assert sigs.reporter.errors == 2
+    assert sigs.errors == 2
 
 
 ELF_HEADER = base64.b64encode(b"\x7fELF\x02\x01\x01\x00" + bytes(range(200, 212))).decode()

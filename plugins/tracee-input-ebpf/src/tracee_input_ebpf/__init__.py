@@ -22,21 +22,21 @@ def _make_input(context: InputContext) -> Any:
     from .program import SUPPORTED_EVENTS
     from .source import EbpfSource, options_from_mapping
 
-    reporter = context.reporter
+    log = context.log
     if context.event_names is None:
         events = SUPPORTED_EVENTS
     else:
         events = frozenset(context.event_names) & SUPPORTED_EVENTS
         missing = sorted(set(context.event_names) - SUPPORTED_EVENTS)
         if missing:
-            reporter.warning(f"ebpf: signatures select event(s) this input does not produce: "
+            log.warning(f"ebpf: signatures select event(s) this input does not produce: "
                              f"{', '.join(missing)} (their rules will not fire)")
     try:
         options = options_from_mapping(context.options, events)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     try:
-        return EbpfSource(options, warn=reporter.warning, info=reporter.info)
+        return EbpfSource(options, log=log)
     except SetupError as exc:
         raise FatalError(f"ebpf: {exc}") from None
     except RuntimeError as exc:  # compile/load refused: one line, never a traceback

@@ -62,9 +62,14 @@ def trace_command() -> click.Command:
             opts = options_from_mapping(options, events)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        say = lambda m: click.echo(f"tracee: {m}", err=True)  # noqa: E731
+        import logging
+
+        from tracee import log as logs
+
+        logs.setup()
+        say = logging.getLogger("tracee.input.ebpf").info
         try:
-            source = EbpfSource(opts, warn=lambda m: say(f"warning: {m}"), info=say)
+            source = EbpfSource(opts)
         except (SetupError, RuntimeError) as exc:
             raise FatalError(f"trace: {exc}") from None
         fmt = output or ("table" if sys.stdout.isatty() else "json")

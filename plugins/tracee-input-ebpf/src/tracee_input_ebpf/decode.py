@@ -143,6 +143,7 @@ class Decoder:
         self.container_ids = container_ids
         self.truncated = 0
         self.filtered = 0
+        self.internal = 0  # the collector's own records (container tracking), not events
         self._names = {e.id: e.name for e in catalog.EVENTS}
         self._payload: dict[int, Callable[[bytes], list[dict]]] = {}
         for name in RECORDED:
@@ -159,6 +160,7 @@ class Decoder:
         if event_id == self.exec_id:
             containers.on_exec(cgroup_id, mnt_ns)
             if flags & HF_INTERNAL:
+                self.internal += 1
                 return None
         container_id = containers._ids.get(cgroup_id)
         if container_id is None:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import ctypes as ct
+import logging
 import os
 import signal
 import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 from tracee import Event
 from tracee.events import catalog
+from tracee.log import limit
 
 from . import environment
 from .containers import ContainerTracker
@@ -80,18 +82,18 @@ def options_from_mapping(opts: Mapping[str, Any], events: frozenset[str]) -> Sou
 class EbpfSource:
     """An `Input`: events() yields until close(); stats() counts read/lost/dropped."""
 
-    def __init__(self, options: SourceOptions, *, warn: Callable[[str], None] = lambda m: None,
-                 info: Callable[[str], None] = lambda m: None) -> None:
+    def __init__(self, options: SourceOptions, *, log: logging.Logger = logging.getLogger("tracee.input.ebpf")
+                 ) -> None:
         self.options = options
-        self._warn = warn
+        self.log = log
         self._closed = threading.Event()
         self._wake_hooks = threading.Event()
-        bcc = environment.ensure_ready(info)
+        bcc = environment.ensure_ready(log.info)
         self._bcc = bcc
         started = time.monotonic()
         self.program: LoadedProgram = load(bcc, options.events, options.filters,
                                            self_pid=0 if options.include_self else os.getpid())
-        info(f"ebpf: {len(self.program.probes)} probe(s) attached for {len(options.events)} event(s) "
+        log.info(f"ebpf: {len(self.program.probes)} probe(s) attached for {len(options.events)} event(s) "
              f"in {time.monotonic() - started:.1f}s")
         uts = self.program.bpf[b"uts_names"]
 
@@ -107,7 +109,6 @@ class EbpfSource:
         self.read = 0
         self.yielded = 0
         self.lost_per_cpu: dict[int, int] = {}
-        self._lost_reported = 0.0
         self._pending: list[bytes] = []
         self._hooks = None
         self._opened = False
@@ -199,22 +200,26 @@ class EbpfSource:
     def lost(self) -> int:
         return sum(self.lost_per_cpu.values())
 
+    @property
+    def events_read(self) -> int:
+        """Event records read (the collector's own bookkeeping records are not events)."""
+        return self.read - self.decoder.internal
+
     def stats(self) -> dict[str, int]:
-        return {"read": self.read, "lost": self.lost, "dropped": self.program.drops(),
-                "skipped": self.decoder.filtered}
+        # read = skipped (container filter) + decoded; dropped/lost never reached the reader
+        return {"read": self.events_read, "skipped": self.decoder.filtered, "lost": self.lost,
+                "dropped_in_kernel": self.program.drops()}
 
     def _report_lost(self) -> None:
-        now = time.monotonic()
-        if now - self._lost_reported < 5:
-            return
-        self._lost_reported = now
         per_cpu = ", ".join(f"cpu{c}={n}" for c, n in sorted(self.lost_per_cpu.items()))
-        self._warn(f"lost {self.lost} event(s) so far (perf buffer full: {per_cpu}); "
-                   "filter more (--comm/--pid/--container) or raise --ebpf-buffer-pages")
+        self.log.warning(f"lost {self.lost} event(s) so far (perf buffer full: {per_cpu}); "
+                         "filter more (--comm/--pid/--container) or raise --ebpf-buffer-pages",
+                         extra=limit(f"ebpf:lost:{id(self)}", None, every=5.0))
 
     def lost_summary(self) -> str:
         per_cpu = " ".join(f"cpu{c}={n}" for c, n in sorted(self.lost_per_cpu.items())) or "none"
-        return (f"{self.read} records read, {self.yielded} events, {self.lost} lost "
+        return (f"{self.events_read} events read, {self.decoder.filtered} skipped, {self.yielded} written, "
+                f"{self.lost} lost "
                 f"(per buffer: {per_cpu}), {self.program.drops()} dropped in kernel, "
                 f"{self.decoder.truncated} truncated")
 
@@ -227,7 +232,7 @@ class EbpfSource:
                 self._hooks = SyscallTableChecker(self.program.bpf)
             hooked = self._hooks.check()
         except (HookCheckError, OSError) as exc:
-            self._warn(f"hooked_syscalls: check skipped: {exc}")
+            self.log.warning(f"hooked_syscalls: check skipped: {exc}")
             return None
         return self._self_event("hooked_syscalls", [{"name": "hooked_syscalls",
                                                      "type": "[]trace.HookedSymbolData", "value": hooked}])

@@ -1,51 +1,20 @@
-"""tracee output plugin: findings on stdout as the detection block, rawjson, or a user template."""
+"""tracee output plugin: findings on stdout through a user's template (`--output template:PATH`).
+
+The detection block (`stdout`) and rawjson (`json`) outputs are the core's own
+(`tracee.outputs.stdout`); this distribution adds templates, which need Jinja2.
+"""
 
 from __future__ import annotations
 
-import sys
-from datetime import datetime, timezone
-from typing import TextIO
-
 from tracee import Finding, OutputContext, OutputSpec, hookimpl
-from tracee.formatting import compile_template, go_repr, rawjson, template_context
+from tracee.outputs.stdout import StreamOutput
+
+from .templates import compile_template, template_context
+
+__all__ = ["Template"]
 
 
-class _StreamOutput:
-    def __init__(self, context: OutputContext) -> None:
-        self.stream: TextIO = context.stream or sys.stdout
-        self.written = 0
-
-    def write(self, finding: Finding) -> None:
-        self.stream.write(self.render(finding))
-        self.stream.flush()  # findings are rare and must be seen at once, even through a pipe
-        self.written += 1
-
-    def render(self, finding: Finding) -> str:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        self.stream.flush()
-
-    def stats(self) -> dict[str, int]:
-        return {}
-
-
-class DetectionBlock(_StreamOutput):
-    """Tracee's default template; Time is the wall-clock time of printing, in UTC."""
-
-    def render(self, finding: Finding) -> str:
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return (f"\n*** Detection ***\nTime: {now}\nSignature ID: {finding.metadata.id}\n"
-                f"Signature: {finding.metadata.name}\nData: {go_repr(finding.data)}\n"
-                f"Command: {finding.event.process_name}\nHostname: {finding.event.host_name}\n")
-
-
-class RawJSON(_StreamOutput):
-    def render(self, finding: Finding) -> str:
-        return rawjson(finding) + "\n"
-
-
-class Template(_StreamOutput):
+class Template(StreamOutput):
     def __init__(self, context: OutputContext) -> None:
         super().__init__(context)
         path = context.argument
@@ -59,6 +28,4 @@ class Template(_StreamOutput):
 
 @hookimpl
 def tracee_register_outputs(register):
-    register(OutputSpec("stdout", DetectionBlock, "Tracee's detection block (default)"))
-    register(OutputSpec("json", RawJSON, "one rawjson finding per line"))
     register(OutputSpec("template", Template, "a Jinja2 template file: template:PATH"))

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tracee import Finding
-from tracee.formatting import compile_template, go_repr, rawjson, rfc3339, template_context, to_json
+from tracee.formatting import go_repr, rawjson, rfc3339, to_json
+from tracee_output_stdout.templates import compile_template, template_context
 
 __all__ = ["BUILTIN_FORMATS", "PRIORITIES", "falcosidekick", "flatten", "load_template", "priority",
            "render_rawjson", "select_renderer"]

@@ -121,7 +121,7 @@ def settings_from(context: OutputContext) -> Settings:
 
 def build_output(context: OutputContext) -> WebhookOutput:
     settings = settings_from(context)
-    output = WebhookOutput(settings, context.reporter)
-    context.reporter.info(f"webhook {redact(settings.url)}: {settings.format} findings, "
+    output = WebhookOutput(settings, context.log)
+    context.log.info(f"webhook {redact(settings.url)}: {settings.format} findings, "
                           f"queue {settings.queue_size}, {settings.retries} retries")
     return output

@@ -12,9 +12,9 @@ from __future__ import annotations
 import base64
 import collections
 import http.client
+import logging
 import random
 import ssl
-import sys
 import threading
 import time
 import urllib.parse
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from tracee import Finding
-from tracee.api import Reporter
+from tracee.log import limit
 
 __all__ = ["Endpoint", "Settings", "WebhookOutput"]
 
@@ -186,42 +186,19 @@ def redact(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, "***@" + netloc, parts.path, parts.query, ""))
 
 
-class _Complaints:
-    """Rate-limited reports: the first problem of a kind at once, then one line per interval that
-    says how many more happened, so a dead endpoint cannot flood stderr."""
-
-    def __init__(self, reporter: Reporter, prefix: str) -> None:
-        self.reporter, self.prefix = reporter, prefix
-        self.last: dict[str, float] = {}
-        self.suppressed: dict[str, int] = collections.Counter()
-        self.lock = threading.Lock()
-
-    def __call__(self, kind: str, message: str) -> None:
-        now = time.monotonic()
-        with self.lock:
-            if now - self.last.get(kind, -_REPORT_EVERY) < _REPORT_EVERY:
-                self.suppressed[kind] += 1
-                return
-            self.last[kind] = now
-            more = self.suppressed.pop(kind, 0)
-        extra = f" (and {more} more since the last report)" if more else ""
-        self.reporter.error(f"{self.prefix}: {message}{extra}")
-
-
 class WebhookOutput:
     """The `webhook:URL` output. `write` renders and enqueues (never waits on the network); a
     daemon thread sends. Every finding ends in exactly one counter: delivered, failed (rejected,
     or retries exhausted), dropped (queue full) or unsent (still queued when the drain time ran out).
     """
 
-    def __init__(self, settings: Settings, reporter: Reporter) -> None:
+    def __init__(self, settings: Settings, log: logging.Logger = logging.getLogger("tracee.output.webhook")) -> None:
         self.settings = settings
-        self.reporter = reporter
+        self.log = log
         self.name = redact(settings.url)
         headers = {"Content-Type": settings.content_type, "User-Agent": f"tracee-output-webhook/{_version()}"}
         headers.update(settings.headers)
         self.endpoint = Endpoint(settings.url, headers)
-        self.complain = _Complaints(reporter, f"webhook {self.name}")
         self.counts: dict[str, int] = dict.fromkeys(
             ("delivered", "failed", "dropped", "unsent", "retries"), 0)
         self._queue: collections.deque[tuple[str, bytes]] = collections.deque()
@@ -281,9 +258,15 @@ class WebhookOutput:
             c = dict(self.counts)
         self.endpoint.close()
         if lost:
-            self.reporter.error(
+            self.log.error(
                 f"webhook {self.name}: {lost} finding(s) not delivered: {c['failed']} failed, "
                 f"{c['dropped']} dropped (queue full), {c['unsent']} unsent at exit; {c['delivered']} delivered")
+
+    def complain(self, kind: str, message: str) -> None:
+        """A delivery problem: the first of a kind at once, then at most one line per interval that
+        says how many more happened, so a dead endpoint cannot flood stderr (all are counted)."""
+        self.log.error(f"webhook {self.name}: {message}",
+                       extra=limit(f"webhook:{id(self)}:{kind}", None, every=_REPORT_EVERY))
 
     # -- the sender thread -------------------------------------------------------------------------
     def _count(self, key: str, n: int) -> None:
@@ -323,8 +306,7 @@ class WebhookOutput:
         except Exception as exc:  # noqa: BLE001 - say so rather than lose findings without a word
             if self._abandoned:  # close() already counted what was left and closed the socket under us
                 return
-            print(f"tracee: error: webhook {self.name}: sender crashed: {type(exc).__name__}: {exc}",
-                  file=self.reporter.stream or sys.stderr, flush=True)
+            self.log.error(f"webhook {self.name}: sender crashed: {type(exc).__name__}: {exc}")
             with self._cond:
                 self.counts["unsent"] += self._inflight + len(self._queue)
                 self._queue.clear()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Iterable, Mapping
 
-from tracee import Event, SignatureError, SignatureMetadata
+from tracee import Event, Signature, SignatureError, SignatureMetadata
 from tracee.events import decoders
 from tracee.state import BoundedMap
 
@@ -158,9 +157,9 @@ class ProcessAllowList:
 
 
 # -- bounded state (tracee.state.BoundedMap) ----------------------------------------------------------
-def warn_evictions(sig_id: str, what: str, state: BoundedMap, setting: str) -> None:
+def warn_evictions(sig: Signature, what: str, state: BoundedMap, setting: str) -> None:
     """Say at the end of a run that state was evicted (a detection may have been missed)."""
     if state.evicted:
-        print(f"tracee: warning: {sig_id}: {state.evicted} {what} evicted from its state (cap "
-              f"{state.cap}; raise signatures.{sig_id}.{setting} in the config file if this is "
-              f"a busy node)", file=sys.stderr, flush=True)
+        sid = sig.get_metadata().id
+        sig.log.warning(f"{sid}: {state.evicted} {what} evicted from its state (cap {state.cap}; raise "
+                        f"signatures.{sid}.{setting} in the config file if this is a busy node)")

@@ -34,7 +34,7 @@ class K8sApiConnection(Signature):
     def configure(self, settings: dict[str, Any]) -> None:
         check_settings(settings, ("max_containers",))
         if "max_containers" in settings:
-            self.api_ips.cap = positive_int_setting("max_containers", settings["max_containers"])
+            self.api_ips = BoundedMap(positive_int_setting("max_containers", settings["max_containers"]))
 
     def on_event(self, event: Event) -> None:
         container = event.container_id
@@ -60,9 +60,8 @@ class K8sApiConnection(Signature):
             if address is None:
                 raise ValueError("security_socket_connect: argument 'remote_addr' is missing")
             if address[0] and address[0] == api_ip:
-                self.api_ips.move_to_end(container)
                 self.match(event, {"ip": api_ip})
 
     def close(self) -> None:
-        warn_evictions("TRC-13", "container(s)", self.api_ips, "max_containers")
+        warn_evictions(self, "container(s)", self.api_ips, "max_containers")
         self.api_ips.clear()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-from collections import OrderedDict
 from typing import Any
 
 from tracee import Event, EventSelector, Signature
+from tracee.state import BoundedMap
 
-from ._common import arg, check_settings, fd_number, metadata, positive_int_setting, sockaddr_ip_port
+from ._common import (arg, check_settings, fd_number, metadata, positive_int_setting, sockaddr_ip_port,
+                      warn_evictions)
 
 _STD_FDS = (0, 1, 2)
 # Sockets remembered across all processes: measured 384 bytes each at 2 per process (~550 alone),
@@ -39,17 +39,27 @@ class StdioOverSocket(Signature):
                        EventSelector("dup2"), EventSelector("dup3"), EventSelector("close"),
                        EventSelector("sched_process_exit")]
 
-    def __init__(self) -> None:
-        self.max_sockets = DEFAULT_MAX_SOCKETS
-        # Least recently active process first; a process is here only while it has a socket.
-        self.processes: OrderedDict[ProcessKey, dict[int, Address]] = OrderedDict()
-        self.tracked = 0  # sockets in self.processes
-        self.evicted = 0  # sockets forgotten because of the cap
+    def __init__(self, max_sockets: int = DEFAULT_MAX_SOCKETS) -> None:
+        self.max_sockets = max_sockets
+        # A process is here only while it has a socket; its weight is its number of sockets, so
+        # the cap counts sockets, and the least recently active process goes first.
+        self.processes: BoundedMap = BoundedMap(max_sockets, getsizeof=len)
+
+    @property
+    def tracked(self) -> int:
+        """Sockets remembered, over all processes."""
+        return int(self.processes.currsize)
+
+    @property
+    def evicted(self) -> int:
+        """Sockets forgotten because of the cap."""
+        return self.processes.evicted
 
     def configure(self, settings: dict[str, Any]) -> None:
         check_settings(settings, ("max_sockets",))
         if "max_sockets" in settings:
             self.max_sockets = positive_int_setting("max_sockets", settings["max_sockets"])
+            self.processes = BoundedMap(self.max_sockets, getsizeof=len)
 
     # -- events -----------------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
@@ -64,9 +74,7 @@ class StdioOverSocket(Signature):
         elif name == "sched_process_exit":
             # The event comes for every thread; only the group's exit ends the fd table.
             if arg(event, "process_group_exit") is not False:
-                fds = self.processes.pop((event.pid_namespace, event.process_id), None)
-                if fds:
-                    self.tracked -= len(fds)
+                self.processes.pop((event.pid_namespace, event.process_id), None)
         elif name == "dup":
             self._dup(event, event.return_value)
         elif name == "dup2" or name == "dup3":
@@ -114,36 +122,22 @@ class StdioOverSocket(Signature):
     # -- bounded state ----------------------------------------------------------------------------
     def _remember(self, key: ProcessKey, fd: int, address: Address) -> None:
         processes = self.processes
-        fds = processes.get(key)
-        if fds is None:
-            fds = processes[key] = {}
-        else:
-            processes.move_to_end(key)
-        if fd not in fds:
-            self.tracked += 1
+        fds = processes.get(key) or {}  # reading it makes it the most recently active
         fds[fd] = address
-        while self.tracked > self.max_sockets:
-            if len(processes) == 1:  # this process alone holds them all: forget its oldest socket
-                del fds[next(iter(fds))]
-                self.tracked -= 1
-                self.evicted += 1
-                continue
-            _, oldest = processes.popitem(last=False)
-            self.tracked -= len(oldest)
-            self.evicted += len(oldest)
+        while len(fds) > self.max_sockets:  # this process alone holds them all: forget its oldest
+            del fds[next(iter(fds))]
+            processes.evicted += 1
+        processes[key] = fds  # (re)weighed; older processes are evicted to stay within the cap
 
     def _forget(self, key: ProcessKey, fd: int) -> None:
         fds = self.processes.get(key)
         if fds is not None and fds.pop(fd, None) is not None:
-            self.tracked -= 1
-            if not fds:
+            if fds:
+                self.processes[key] = fds
+            else:
                 del self.processes[key]
 
     def close(self) -> None:
-        if self.evicted:
-            # A reverse shell in a forgotten process would have been missed: say so.
-            print(f"tracee: warning: TRC-1: {self.evicted} socket(s) evicted from its state (cap "
-                  f"{self.max_sockets}; raise signatures.TRC-1.max_sockets in the config file if this "
-                  f"is a busy node)", file=sys.stderr, flush=True)
+        # A reverse shell in a forgotten process would have been missed: say so.
+        warn_evictions(self, "socket(s)", self.processes, "max_sockets")
         self.processes.clear()
-        self.tracked = 0

@@ -2,8 +2,8 @@
 
 Both run the text `translate.py` produces, against the same variables: `input` (the event, a map
 with a fixed set of keys), `__tracee_sargs` (string arguments by name) and `__tracee_saddrs`
-(sockaddr arguments by name). The variables are built once per event, kept in `event.cache`, and
-shared by every expression that selects the event.
+(sockaddr arguments by name). The variables are built once per event by the rules' group
+(`signature.CelGroup`) and shared by every expression that selects the event.
 """
 
 from __future__ import annotations
@@ -62,7 +62,6 @@ class Backend:
         self.fields: frozenset[str] | None = frozenset()
         self.string_names: frozenset[str] = frozenset()
         self.sockaddr_names: frozenset[str] = frozenset()
-        self._cache_key = f"tracee-sig-cel:{id(self)}"
 
     def note(self, translation: Translation) -> None:
         """Record what a compiled rule reads from the event."""
@@ -81,19 +80,7 @@ class Backend:
         return None
 
     def variables(self, event: Event) -> Any:
-        """The variables of one event, built once and kept in the event's cache."""
-        cache = event.cache
-        if cache is None:
-            cache = event.cache = {}
-        else:
-            found = cache.get(self._cache_key)
-            if found is not None:
-                return found
-        built = self._build(event)
-        cache[self._cache_key] = built
-        return built
-
-    def _build(self, event: Event) -> Any:
+        """The variables of one event, for every expression."""
         raise NotImplementedError
 
     def evaluate(self, program: Any, variables: Any) -> bool:
@@ -155,7 +142,7 @@ class CelExprBackend(Backend):
             return None
         return "bool" if rtype == self._bool else rtype.name().lower()
 
-    def _build(self, event: Event) -> Any:
+    def variables(self, event: Event) -> Any:
         plain = self._plain(event)
         for arg in plain["input"].get("args", ()):
             if type(arg["value"]) is bytes:
@@ -226,7 +213,7 @@ class CelPythonBackend(Backend):
             return self._interpreted.program(self._interpreted.compile(translation.text),
                                              functions=self._functions)
 
-    def _build(self, event: Event) -> Any:
+    def variables(self, event: Event) -> Any:
         plain = self._plain(event)
         t = self._t
         to_cel = self._to_cel

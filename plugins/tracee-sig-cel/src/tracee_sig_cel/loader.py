@@ -20,7 +20,7 @@ from tracee.errors import FatalError
 
 from . import schema
 from .backends import AUTO, ENV_VAR, FAST, PURE, Backend, CompileError, EvalError, NotBooleanError, choose_backend
-from .signature import CelSignature
+from .signature import CelGroup, CelSignature
 from .translate import TranslateError, Translation, line_col, translate
 
 __all__ = ["API_VERSION", "KIND", "load_rules"]
@@ -48,8 +48,8 @@ class _Skip(Exception):
     """This rule (or document) is not loaded; the message has already been built."""
 
 
-def share_process_with_rego(requested: str, context: RuleLoadContext) -> str:
-    """The backend to use when Rego rules (regopy) run in this process too.
+def share_process_with_rego(requested: str, context: RuleLoadContext) -> tuple[str, str]:
+    """The backend to use when Rego rules (regopy) run in this process too, and why (or "").
 
     regopy's and cel-expr-python's native libraries do not coexist: measured here, whichever
     loads second makes the other grow by 6-10 KB of native memory per evaluation (re2, which
@@ -59,23 +59,22 @@ def share_process_with_rego(requested: str, context: RuleLoadContext) -> str:
     try:
         import regopy  # noqa: F401
     except Exception:  # noqa: BLE001 - tracee-sig-rego reports an unusable regopy itself
-        return requested
+        return requested, ""
     if requested == AUTO:
-        context.reporter.info(f"CEL: Rego rules run in this process too, so the {PURE} backend is used "
-                              f"({FAST} and regopy grow memory when they share a process; run CEL rules "
-                              f"in a process of their own for the fast backend)")
-        return PURE
+        return PURE, (f"Rego rules share this process: {FAST} and regopy grow each other's memory; "
+                      f"run CEL rules in a process of their own for {FAST}")
     if requested == FAST:
-        context.reporter.warning(f"--cel-backend {FAST} with Rego rules in the same process: memory grows "
-                                 f"by several KB per evaluation (a conflict of their native libraries)")
-    return requested
+        context.log.warning(f"--cel-backend {FAST} with Rego rules in the same process: memory grows "
+                            f"by several KB per evaluation (a conflict of their native libraries)")
+    return requested, ""
 
 
 def load_rules(files: Sequence[Path], context: RuleLoadContext) -> list[Signature]:
     """The loader registered for `.yaml`, `.yml` and `.cel` files."""
     requested = context.options.get("cel_backend") or os.environ.get(ENV_VAR) or AUTO
+    why = ""
     if "rego" in context.active_loaders:
-        requested = share_process_with_rego(requested, context)
+        requested, why = share_process_with_rego(requested, context)
     try:
         backend = choose_backend(requested)
     except FatalError as exc:
@@ -108,14 +107,15 @@ def load_rules(files: Sequence[Path], context: RuleLoadContext) -> list[Signatur
         compiled.append((rule, translation, program))
 
     signatures: list[Signature] = []
+    group = CelGroup(backend)
     for rule, _translation, program in compiled:
         if not _check_boolean(rule, program, backend, context):
             continue
-        signatures.append(CelSignature(rule.metadata, rule.selectors, rule.expression, program, backend,
-                                       context.reporter, str(rule.path)))
-    if files:
-        context.reporter.info(f"CEL: {len(signatures)} of {len(rules)} rule(s) from {len(files)} file(s) "
-                              f"loaded, backend {backend.name}")
+        signatures.append(CelSignature(rule.metadata, rule.selectors, rule.expression, program, group,
+                                       str(rule.path)))
+    if signatures:  # one notice per load, and only when CEL rules are there
+        context.log.info(f"CEL: {len(signatures)} of {len(rules)} rule(s) from {len(files)} file(s) "
+                         f"loaded, backend {backend.name}" + (f" ({why})" if why else ""))
     return signatures
 
 
@@ -136,7 +136,7 @@ def _check_boolean(rule: _Rule, program: Any, backend: Backend, context: RuleLoa
         return False
     except EvalError as exc:
         # Often data-dependent (int() of an empty string...): keep the rule, say what happened.
-        context.reporter.warning(_where(rule, 1, 1, f"evaluating on a sample {sample_name or 'empty'} event "
+        context.log.warning(_where(rule, 1, 1, f"evaluating on a sample {sample_name or 'empty'} event "
                                         f"failed: {exc}; the rule is loaded and such errors count as no match"))
     return True
 
@@ -198,7 +198,7 @@ def _read_file(path: Path, context: RuleLoadContext) -> list[_Rule]:
             except _Skip as exc:
                 context.fail(str(exc))
     if not documents or all(d is None for d in documents):
-        context.reporter.warning(f"{path}: empty file, no CEL signatures")
+        context.log.warning(f"{path}: empty file, no CEL signatures")
     return rules
 
 
@@ -214,7 +214,7 @@ def _document(path: Path, doc: yaml.Node, context: RuleLoadContext) -> yaml.Sequ
             context.fail(f"{path}: {_mark(fields['kind'][1]) if 'kind' in fields else _mark(doc)}: "
                          f"kind must be {KIND!r}, not {kind!r}")
         else:
-            context.reporter.warning(f"{path}: {_mark(doc)}: not a CEL {KIND} "
+            context.log.warning(f"{path}: {_mark(doc)}: not a CEL {KIND} "
                                      f"(kind: {kind if kind is not None else 'none'}); file skipped")
         raise _Skip
     if api != API_VERSION:
@@ -223,9 +223,9 @@ def _document(path: Path, doc: yaml.Node, context: RuleLoadContext) -> yaml.Sequ
         raise _Skip
     for key, (knode, _) in fields.items():
         if key not in ("kind", "apiVersion", "signatures"):
-            context.reporter.warning(f"{path}: {_mark(knode)}: unknown key {key!r} ignored")
+            context.log.warning(f"{path}: {_mark(knode)}: unknown key {key!r} ignored")
     if "signatures" not in fields:
-        context.reporter.warning(f"{path}: {_mark(doc)}: no 'signatures' list")
+        context.log.warning(f"{path}: {_mark(doc)}: no 'signatures' list")
         raise _Skip
     node = fields["signatures"][1]
     if not isinstance(node, yaml.SequenceNode):
@@ -258,11 +258,11 @@ def _rule(path: Path, n: int, node: yaml.Node, lines: list[str], context: RuleLo
     label = sid
     for key, (knode, _) in fields.items():
         if key not in _SIGNATURE_KEYS:
-            context.reporter.warning(f"{path}: signature {sid}: {_mark(knode)}: unknown key {key!r} ignored"
+            context.log.warning(f"{path}: signature {sid}: {_mark(knode)}: unknown key {key!r} ignored"
                                      f"{_did_you_mean(key, _SIGNATURE_KEYS)}")
     for key, (knode, _) in meta_fields.items():
         if key not in _METADATA_KEYS:
-            context.reporter.warning(f"{path}: signature {sid}: {_mark(knode)}: unknown metadata key {key!r} "
+            context.log.warning(f"{path}: signature {sid}: {_mark(knode)}: unknown metadata key {key!r} "
                                      f"ignored{_did_you_mean(key, _METADATA_KEYS)}")
     meta = {k: _construct(v) for k, (_, v) in meta_fields.items() if k in _METADATA_KEYS}
     for key in ("name", "version", "description"):
@@ -295,7 +295,7 @@ def _rule(path: Path, n: int, node: yaml.Node, lines: list[str], context: RuleLo
             raise bad(item, "each event selector must be a mapping of source, name, origin (strings)")
         for key in value:
             if key not in _SELECTOR_KEYS:
-                context.reporter.warning(f"{path}: signature {sid}: {_mark(item)}: unknown selector key "
+                context.log.warning(f"{path}: signature {sid}: {_mark(item)}: unknown selector key "
                                          f"{key!r} ignored{_did_you_mean(str(key), _SELECTOR_KEYS)}")
         if value.get("origin", "") not in _ORIGINS:
             raise bad(item, f"event selector origin {value['origin']!r} is not one of "

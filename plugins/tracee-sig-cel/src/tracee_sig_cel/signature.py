@@ -1,15 +1,40 @@
-"""One go-cel rule as a tracee Signature: a compiled expression, true means a finding."""
+"""One go-cel rule as a tracee Signature, and the group that evaluates a load's rules together."""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, Sequence
 
-from tracee import Event, EventSelector, Signature, SignatureMetadata
-from tracee.api import Reporter
+from tracee import Event, EventSelector, Signature, SignatureGroup, SignatureMetadata
+from tracee.log import limit
 
 from .backends import Backend, EvalError
 
-__all__ = ["CelSignature"]
+__all__ = ["CelGroup", "CelSignature"]
+
+log = logging.getLogger("tracee.cel")
+
+
+class CelGroup(SignatureGroup):
+    """The CEL rules of one load: an event's variables are built once for every rule selecting it."""
+
+    name = "cel"
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def evaluate(self, event: Event, members: Sequence[Signature]) -> None:
+        backend = self.backend
+        variables = backend.variables(event)
+        for sig in members:
+            assert isinstance(sig, CelSignature)
+            try:
+                matched = backend.evaluate(sig.program, variables)
+            except EvalError as exc:
+                sig.failed(event, exc)
+                continue
+            if matched:
+                sig.match(event, None)
 
 
 class CelSignature(Signature):
@@ -20,31 +45,22 @@ class CelSignature(Signature):
     """
 
     def __init__(self, metadata: SignatureMetadata, selectors: list[EventSelector], expression: str,
-                 program: Any, backend: Backend, reporter: Reporter, path: str) -> None:
+                 program: Any, group: CelGroup, path: str) -> None:
         self.metadata = metadata  # type: ignore[misc] - per instance here, a class attribute in Python rules
         self.selected_events = selectors  # type: ignore[misc]
         self.expression = expression
         self.path = path  # the rule file: the core names it as the provider
         self.eval_errors = 0
-        self._program = program
-        self._backend = backend
-        self._reporter = reporter
+        self.program = program
+        self.group = group
 
-    def on_event(self, event: Event) -> None:
-        backend = self._backend
-        try:
-            matched = backend.evaluate(self._program, backend.variables(event))
-        except EvalError as exc:
-            self.eval_errors += 1
-            self._reporter.error(
-                f"{self.path}: signature {self.metadata.id}: evaluation error on a "
-                f"{event.event_name or '?'} event: {exc} (counted as no match; further errors of this "
-                "rule are only counted)", once_key=f"tracee-sig-cel:eval:{self.metadata.id}")
-            return
-        if matched:
-            self.match(event, None)
+    def failed(self, event: Event, exc: EvalError) -> None:
+        self.eval_errors += 1
+        log.error(f"{self.path}: signature {self.metadata.id}: evaluation error on a "
+                  f"{event.event_name or '?'} event: {exc} (counted as no match; further errors of this "
+                  "rule are only counted)", extra=limit(f"cel:eval:{id(self)}"))
 
     def close(self) -> None:
         if self.eval_errors:
-            self._reporter.warning(f"{self.path}: signature {self.metadata.id}: {self.eval_errors} "
-                                   "evaluation error(s), each counted as no match")
+            log.warning(f"{self.path}: signature {self.metadata.id}: {self.eval_errors} "
+                        "evaluation error(s), each counted as no match")

@@ -7,7 +7,6 @@ container, remembered from its exec, so that the finding of a bare connect() say
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from tracee import Event, EventSelector, Signature, SignatureError, SignatureMetadata
@@ -69,7 +68,7 @@ class RuntimeSocketAccess(Signature):
             cap = settings["max_processes"]
             if type(cap) is not int or cap < 1:
                 raise SignatureError(f"K8S-5 setting 'max_processes' must be a positive integer, got {cap!r}")
-            self.commands.cap = cap
+            self.commands = BoundedMap(cap)
 
     def on_event(self, event: Event) -> None:
         name = event.event_name
@@ -96,8 +95,6 @@ class RuntimeSocketAccess(Signature):
         if path.rsplit("/", 1)[-1] not in SOCKET_NAMES or self._allowed(event.container_image):
             return
         command = self.commands.get(key)
-        if command is not None:
-            self.commands.move_to_end(key)
         self.match(event, {"socket": path, "access": access, "command": command or ""})
 
     def _allowed(self, image: str) -> bool:
@@ -108,10 +105,9 @@ class RuntimeSocketAccess(Signature):
 
     def close(self) -> None:
         if self.commands.evicted:
-            print(f"tracee: warning: K8S-5: {self.commands.evicted} process(es) evicted from its state "
-                  f"(cap {self.commands.cap}); their findings lack the command line. Raise "
-                  f"signatures.K8S-5.max_processes in the config file on a busy node",
-                  file=sys.stderr, flush=True)
+            self.log.warning(f"K8S-5: {self.commands.evicted} process(es) evicted from its state "
+                             f"(cap {self.commands.cap}); their findings lack the command line. Raise "
+                             f"signatures.K8S-5.max_processes in the config file on a busy node")
         self.commands.clear()
 
 

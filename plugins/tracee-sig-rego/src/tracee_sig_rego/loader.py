@@ -69,7 +69,7 @@ def load_rules(files: Sequence[Path], context: RuleLoadContext) -> list[Signatur
             continue
         helpers.append((str(path), source))
 
-    runtime = RegoRuntime([(n, plain_spaces(t)) for n, t in helpers], context.reporter)
+    runtime = RegoRuntime([(n, plain_spaces(t)) for n, t in helpers])
     packages: dict[str, Path] = {}
     signatures: list[Signature] = []
     for path in rule_files:

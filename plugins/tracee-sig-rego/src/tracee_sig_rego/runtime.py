@@ -1,12 +1,13 @@
-"""Evaluates the loaded Rego rules: one compiled bundle per group of rules that select the same events.
+"""Evaluates the loaded Rego rules: one compiled bundle per set of rules that select the same events.
 
-Why groups: a rego-cpp query costs more the more modules its bundle holds, even those it does not
-reach (NOTES.md: 65 us with 1 module, 243 us with 91), and Tracee's all-rules `data.tracee[i]`
-query is slower still. So for each (event name, origin) the rules that select it are compiled,
-with the helpers, into one bundle whose generated aggregate module reads every rule's
-`tracee_match` in one query. An event costs one input conversion and one query, growing with the
-rules that select it, never with all rules loaded; events no Rego rule selects never get here
-(the engine dispatches only to selecting signatures).
+The runtime is the rules' `SignatureGroup`: the engine hands it each event once, with the Rego
+rules that select it. Why bundles per set: a rego-cpp query costs more the more modules its
+bundle holds, even those it does not reach (NOTES.md: 65 us with 1 module, 243 us with 91), and
+Tracee's all-rules `data.tracee[i]` query is slower still. So each set of rules the engine hands
+over together is compiled, with the helpers, into one bundle whose generated aggregate module
+reads every rule's `tracee_match` in one query. An event costs one input conversion and one
+query, growing with the rules that select it, never with all rules loaded; events no Rego rule
+selects never get here.
 
 Threads: rego-cpp interpreters must not be shared between threads, so each thread that
 dispatches events gets its own interpreter and bundles (the engine dispatches from one thread).
@@ -15,18 +16,21 @@ dispatches events gets its own interpreter and bundles (the engine dispatches fr
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
-from tracee import Event
-from tracee.api import Reporter
+from tracee import Event, Signature, SignatureGroup
+from tracee.log import limit
 
 from .regocpp import Bundle, Interpreter, QueryError, RegoError, Runner, new_interpreter, parse_errors
 from .signature import RegoSignature
 from .source import input_fields
 
 __all__ = ["AGGREGATE_PACKAGE", "InputShape", "RegoRuntime", "rego_input"]
+
+log = logging.getLogger("tracee.rego")
 
 AGGREGATE_PACKAGE = "tracee_sig_rego.group"
 _ENTRY_ALL = b"tracee_sig_rego/group/m"
@@ -80,13 +84,11 @@ def rego_input(event: dict[str, Any], shape: InputShape = FULL_INPUT) -> dict[st
 
 @dataclass
 class Group:
-    """The Rego signatures that receive one (event name, origin), compiled together."""
+    """Rego signatures that the engine hands an event together, compiled into one bundle."""
 
     members: tuple[RegoSignature, ...]
     bundle: Bundle | None = None
     builder: Interpreter | None = None  # kept alive as long as its bundle
-    #: The member the engine dispatches to first: it evaluates, the others read its results.
-    leader: int = -1
     failed: str | None = None  # why the bundle could not be built
     shape: InputShape = FULL_INPUT
 
@@ -98,9 +100,13 @@ class Group:
 @dataclass
 class _ThreadState:
     runner: Runner
-    generation: int
-    groups: dict[tuple[str, str], Group] = field(default_factory=dict)
+    #: The engine's member tuples (one per route) -> their compiled group.
+    groups: dict[tuple[Signature, ...], Group] = field(default_factory=dict)
     compiled: dict[tuple[int, ...], Group] = field(default_factory=dict)
+
+
+def keys_of(members: tuple[RegoSignature, ...]) -> str:
+    return ",".join(str(m.key) for m in members)
 
 
 def aggregate_module(members: tuple[RegoSignature, ...]) -> str:
@@ -114,75 +120,52 @@ def aggregate_module(members: tuple[RegoSignature, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
-class RegoRuntime:
-    """Shared state of the Rego signatures of one load: their sources, groups, and error counts."""
+class RegoRuntime(SignatureGroup):
+    """The Rego signatures of one load: their sources, compiled bundles, and error counts."""
 
-    def __init__(self, helpers: list[tuple[str, str]], reporter: Reporter) -> None:
+    name = "rego"
+
+    def __init__(self, helpers: list[tuple[str, str]]) -> None:
         #: (module name, source) of the helper modules compiled into every bundle.
         self.helpers = helpers
-        self.reporter = reporter
-        #: Key of this runtime's results in `event.cache`.
-        self.cache_key = f"tracee_sig_rego:{id(self):x}"
         self.sources: dict[int, tuple[str, str]] = {}
         self.eval_failures: dict[int, int] = {}
-        self._active: dict[int, RegoSignature] = {}
-        self._generation = 0
         self._local = threading.local()
 
     def add(self, sig: RegoSignature, module_name: str, source: str) -> None:
         self.sources[sig.key] = (module_name, source)
 
-    def activate(self, sig: RegoSignature) -> None:
-        """A signature was init()ed: it is loaded (after --rules filtering) and joins the groups.
-
-        Groups are (re)built lazily on the next event, from the signatures activated so far, in
-        activation order, which is the engine's dispatch order.
-        """
-        self._active[sig.key] = sig
-        self._generation += 1
-
     # -- per event --------------------------------------------------------------------------------
-    def result(self, sig: RegoSignature, event: Event) -> Any:
-        """`tracee_match` of `sig` for `event` (None when undefined)."""
+    def evaluate(self, event: Event, members: Sequence[Signature]) -> None:
+        """Evaluate every member for `event` in one query and report their findings."""
         state = self._state()
-        if event.container_started:
-            origin = "container"
-        else:
-            origin = "container-init" if event.container_id else "host"
-        group = state.groups.get((event.event_name, origin))
+        key = members if type(members) is tuple else tuple(members)
+        group = state.groups.get(key)
         if group is None:
-            group = self._group(state, event.event_name, origin)
-        cache = event.cache
-        if cache is None:
-            cache = event.cache = {}
-        # The leader always evaluates (so an event object dispatched twice is evaluated twice);
-        # the other members of the group read what it cached.
-        results = None if sig.key == group.leader else cache.get(self.cache_key)
-        if results is None:
-            results = self._evaluate(state, group, event)
-            cache[self.cache_key] = results
-        return results.get(sig.key)
+            group = state.groups[key] = self._group(state, key)  # type: ignore[arg-type]
+        results = self._evaluate(state, group, event)
+        if not results:
+            return
+        for sig in group.members:
+            value = results.get(sig.key)
+            if value is not None:
+                sig.report(event, value)
 
     def _state(self) -> _ThreadState:
         state: _ThreadState | None = getattr(self._local, "state", None)
         if state is None:
-            state = self._local.state = _ThreadState(Runner(), self._generation)
-        elif state.generation != self._generation:
-            state.groups.clear()
-            state.generation = self._generation
+            state = self._local.state = _ThreadState(Runner())
         return state
 
-    def _group(self, state: _ThreadState, name: str, origin: str) -> Group:
-        members = tuple(s for s in self._active.values() if s.selects(name, origin))
+    def _group(self, state: _ThreadState, members: tuple[RegoSignature, ...]) -> Group:
         keys = tuple(s.key for s in members)
         group = state.compiled.get(keys)
         if group is None:
             group = state.compiled[keys] = self._compile(members)
-        state.groups[(name, origin)] = group
         return group
 
     def _compile(self, members: tuple[RegoSignature, ...]) -> Group:
-        group = Group(members, leader=members[0].key if members else -1)
+        group = Group(members)
         if not members:
             return group
         # The built-in helpers' own input use is what rego_input provides; extra helpers count.
@@ -203,8 +186,8 @@ class RegoRuntime:
             errors = parse_errors(str(exc))
             group.failed = errors[0][2] if errors else str(exc).splitlines()[0]
             ids = ", ".join(s.metadata.id for s in members)
-            self.reporter.error(f"rego: signatures {ids} cannot be compiled together: {group.failed}; "
-                                f"they match nothing")
+            log.error(f"rego: signatures {ids} cannot be compiled together: {group.failed}; they match nothing",
+                      extra=limit(f"rego:compile:{id(self)}:{keys_of(members)}"))
         return group
 
     def _evaluate(self, state: _ThreadState, group: Group, event: Event) -> dict[int, Any]:
@@ -216,9 +199,9 @@ class RegoRuntime:
         try:
             runner.set_input(rego_input(event.to_dict(), group.shape))
         except (QueryError, ValueError, TypeError, RecursionError) as exc:
-            self.reporter.error(f"rego: cannot pass event {event.event_name} to Rego ({exc}); "
-                                f"treated as no match (further failures are only counted)",
-                                once_key=f"{self.cache_key}:input")
+            log.error(f"rego: cannot pass event {event.event_name} to Rego ({exc}); "
+                      f"treated as no match (further failures are only counted)",
+                      extra=limit(f"rego:input:{id(self)}"))
             return {}
         try:
             value = runner.query(group.bundle, _ENTRY_ALL)
@@ -245,21 +228,20 @@ class RegoRuntime:
     # -- problems -------------------------------------------------------------------------------------
     def _failed(self, sig: RegoSignature, event: Event, why: str) -> None:
         self.eval_failures[sig.key] = self.eval_failures.get(sig.key, 0) + 1
-        # Reporter.error counts every call and prints the first per key.
-        self.reporter.error(f"rego signature {sig.metadata.id} ({sig.path}) failed on event {event.event_name}"
-                            f": {why}; treated as no match (further failures are only counted)",
-                            once_key=f"{self.cache_key}:eval:{sig.key}")
+        # Every failure is counted (the summary's errors); the first is printed.
+        log.error(f"rego signature {sig.metadata.id} ({sig.path}) failed on event {event.event_name}"
+                  f": {why}; treated as no match (further failures are only counted)",
+                  extra=limit(f"rego:eval:{id(self)}:{sig.key}"))
 
     def unexpected_value(self, sig: RegoSignature, value: Any) -> None:
         text = json.dumps(value, default=str)
         if len(text) > 80:
             text = text[:77] + "..."
-        self.reporter.error(f"rego signature {sig.metadata.id} ({sig.path}): tracee_match gave {text}; "
-                            f"only true or an object make a finding (ignored)",
-                            once_key=f"{self.cache_key}:value:{sig.key}")
+        log.error(f"rego signature {sig.metadata.id} ({sig.path}): tracee_match gave {text}; "
+                  f"only true or an object make a finding (ignored)",
+                  extra=limit(f"rego:value:{id(self)}:{sig.key}"))
 
     def close_signature(self, sig: RegoSignature) -> None:
         count = self.eval_failures.get(sig.key, 0)
         if count > 1:
-            self.reporter.warning(f"rego signature {sig.metadata.id} failed on {count} events "
-                                  f"(treated as no match)")
+            log.warning(f"rego signature {sig.metadata.id} failed on {count} events (treated as no match)")

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracee import Event, EventSelector, Signature, SignatureMetadata
-from tracee.signature import ALL, SOURCE_TRACEE
 
 if TYPE_CHECKING:
     from .runtime import RegoRuntime
@@ -17,8 +16,8 @@ __all__ = ["RegoSignature"]
 class RegoSignature(Signature):
     """The signature of one `.rego` file (package `package`, defined in `path`).
 
-    `on_event` does not evaluate this rule alone: the runtime evaluates every Rego rule that
-    selects the event in one query, once per event, and each signature reads its own result.
+    A member of its runtime's group: the runtime evaluates every Rego rule that selects an event
+    in one query and hands each its result (`report`).
     """
 
     def __init__(self, runtime: RegoRuntime, key: int, metadata: SignatureMetadata,
@@ -29,33 +28,25 @@ class RegoSignature(Signature):
         self.path = path
         self.package = package
         self.key = key
-        self._runtime = runtime
+        self.group = runtime
 
-    def selects(self, name: str, origin: str) -> bool:
-        """Whether the engine hands this signature events of `name` and `origin` (Tracee's rules)."""
-        for sel in self.selected_events:
-            if (sel.source == SOURCE_TRACEE and sel.name in (name, ALL, "")
-                    and sel.origin in (origin, ALL, "")):
-                return True
-        return False
+    @property
+    def runtime(self) -> RegoRuntime:
+        return self.group  # type: ignore[return-value]
 
-    def init(self, callback: Any) -> None:
-        super().init(callback)
-        self._runtime.activate(self)
-
-    def on_event(self, event: Event) -> None:
-        value = self._runtime.result(self, event)
-        if value is None or value is False:
+    def report(self, event: Event, value: Any) -> None:
+        """`tracee_match` gave `value` for `event`: true or an object is a finding."""
+        if value is False:
             return
         if value is True:
             self.match(event, None)
         elif type(value) is dict:
             self.match(event, value)
         else:
-            self._runtime.unexpected_value(self, value)
+            self.runtime.unexpected_value(self, value)
 
     def close(self) -> None:
-        self._runtime.close_signature(self)
+        self.runtime.close_signature(self)
 
     def __repr__(self) -> str:
         return f"RegoSignature({self.metadata.id!r}, {str(self.path)!r})"
