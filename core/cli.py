@@ -36,12 +36,13 @@ def _natural(text: str) -> list[Any]:
 
 def list_table(sigs: Sequence[LoadedSignature]) -> str:
     """Tracee's --list: the Loaded line (load order), then ID / NAME / VERSION / DESCRIPTION sorted
-    by ID, columns as wide as their longest entry."""
+    by ID. Columns are Tracee's widths (10, 35, 7), widened to the longest entry so a long name
+    does not push its row out of line (Tracee's overflowed)."""
     metas = [s.signature.get_metadata() for s in sigs]
     lines = [f"Loaded {len(metas)} signature(s): [{' '.join(m.id for m in metas)}]"]
     rows = [("ID", "NAME", "VERSION", "DESCRIPTION")]
     rows += [(m.id, m.name, m.version, m.description) for m in sorted(metas, key=lambda m: _natural(m.id))]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    widths = [max(minimum, *(len(row[i]) for row in rows)) for i, minimum in enumerate((10, 35, 7))]
     for row in rows:
         lines.append(" ".join(cell.ljust(width) for cell, width in zip(row, widths)) + " " + row[3])
     return "\n".join(line.rstrip() for line in lines)

@@ -342,14 +342,14 @@ def _json_problem(text: str | bytes, exc: ValueError) -> str:
     """The parser's complaint in our words: where the line stops being a JSON object."""
     message = str(exc)
     if "UTF-8" in message:
-        return "invalid JSON: the line is not UTF-8 text"
+        return "invalid JSON: not UTF-8 text"
     column = getattr(exc, "colno", None)
     end = len(text.rstrip()) if isinstance(text, (str, bytes)) else 0
     if column is not None and column > end:
         return "invalid JSON: the line ends inside an unfinished object"
     if "after document" in message:
-        return f"invalid JSON: something follows the object, at column {column}"
-    return f"invalid JSON at column {column}" if column is not None else "invalid JSON"
+        return f"invalid JSON: text follows the object at column {column}"
+    return f"invalid JSON: unexpected text at column {column}" if column is not None else "invalid JSON"
 
 
 def _wire_arg(arg: dict) -> dict:

@@ -26,6 +26,12 @@ __all__ = ["ROOT", "Counter", "RateLimit", "counting", "get_logger", "limit", "q
 
 ROOT = "tracee"
 _LIMIT = "tracee_limit"  # the record attribute `limit()` sets
+_NOTE = "tracee_note"    # what RateLimit adds to the message: "(further ones are only counted)"
+
+
+def message(record: logging.LogRecord) -> str:
+    """The record's message with its rate-limit note."""
+    return record.getMessage() + getattr(record, _NOTE, "")
 
 
 def get_logger(name: str) -> logging.Logger:
@@ -71,9 +77,8 @@ class RateLimit(logging.Filter):
         notes = [f"and {held:.0f} more since the last report"] if held else []
         if last:
             notes.append(more)
-        if notes:
-            record.msg = f"{record.getMessage()} ({'; '.join(notes)})"
-            record.args = None
+        # Set for the handler about to format the record (each handler filters for itself).
+        setattr(record, _NOTE, f" ({'; '.join(notes)})" if notes else "")
         return True
 
     def reset(self) -> None:
@@ -124,7 +129,7 @@ class TextFormatter(logging.Formatter):
     PREFIX = {logging.ERROR: "error: ", logging.CRITICAL: "error: ", logging.WARNING: "warning: "}
 
     def format(self, record: logging.LogRecord) -> str:
-        return f"tracee: {self.PREFIX.get(record.levelno, '')}{record.getMessage()}"
+        return f"tracee: {self.PREFIX.get(record.levelno, '')}{message(record)}"
 
 
 class JSONFormatter(logging.Formatter):
@@ -133,7 +138,7 @@ class JSONFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         return json.dumps({"time": f"{stamp}.{int(record.msecs):03d}Z", "level": record.levelname.lower(),
-                           "logger": record.name, "message": record.getMessage()}, ensure_ascii=False)
+                           "logger": record.name, "message": message(record)}, ensure_ascii=False)
 
 
 _FORMATS = {"text": TextFormatter, "json": JSONFormatter}

@@ -222,7 +222,8 @@ def _run(host: PluginHost, opts: RunOptions, counter: logs.Counter, banner: bool
     try:
         engine.run(source.events())
     except KeyboardInterrupt:
-        stopped_by.append(signal.SIGINT)
+        if not stopped_by:
+            stopped_by.append(signal.SIGINT)
         log.warning("interrupted")
         engine.finish()
     finally:

@@ -30,7 +30,7 @@ def test_bad_lines_are_reported_with_line_numbers_counted_and_skipped(cli, data)
     r = cli("tracee", "run", "--input", f"file:{data / 'mixed.jsonl'}", "--output", "json")
     assert r.returncode == 0
     err = r.stderr
-    assert re.search(r"mixed\.jsonl:3: invalid JSON: .*; line skipped", err)
+    assert "mixed.jsonl:3: invalid JSON: unexpected text at column 1; line skipped" in err
     assert "mixed.jsonl:4: argument 'pathname': unrecognized argument type 'weird_t'; line skipped" in err
     assert "signature EXAMPLE-BOOM failed in on_event: RuntimeError: boom" in err
     summary = err.strip().splitlines()[-1]
@@ -70,6 +70,24 @@ def test_list_table_as_tracee_prints_it(cli):
                         "ID         NAME                                VERSION DESCRIPTION\n"
                         "EXAMPLE-1  Shadow file opened                  1.0.0   A process opened /etc/shadow\n")
     assert cli("tracee-rules", "--list", "--rules", "EXAMPLE-1").stdout == r.stdout
+
+
+def test_list_table_is_sorted_by_id_and_aligned_for_long_names():
+    from tracee import EventSelector, Signature, SignatureMetadata
+    from tracee.cli import list_table
+    from tracee.runner import LoadedSignature
+
+    def sig(sid, name):
+        cls = type(sid, (Signature,), {"metadata": SignatureMetadata(id=sid, name=name, description="d"),
+                                       "selected_events": [EventSelector("ptrace")]})
+        return LoadedSignature(cls(), "test")
+
+    long_name = "A signature whose name is much longer than Tracee's thirty-five columns"
+    table = list_table([sig("TRC-10", "ten"), sig("TRC-2", long_name), sig("ACME-1", "acme")]).splitlines()
+    assert table[0] == "Loaded 3 signature(s): [TRC-10 TRC-2 ACME-1]"  # load order, as Tracee
+    assert [line.split()[0] for line in table[2:]] == ["ACME-1", "TRC-2", "TRC-10"]  # TRC-2 before TRC-10
+    starts = {line.index(word) for line, word in zip(table[1:], ("VERSION", "0.1.0", "0.1.0", "0.1.0"))}
+    assert len(starts) == 1 and starts.pop() == len("TRC-10".ljust(10)) + 1 + len(long_name) + 1
 
 
 def test_list_events(cli):

@@ -1,6 +1,6 @@
 """Engine semantics: Tracee's selector buckets, origin filtering, life cycle, errors, counters."""
 
-from tracee import EventSelector, Signature, SignatureMetadata
+from tracee import EventSelector, Signature, SignatureGroup, SignatureMetadata
 from tracee.engine import Engine
 from tracee.signature import SIGNAL_SOURCE_COMPLETE
 from tracee.testing import make_event, run_signatures
@@ -116,3 +116,79 @@ def test_signature_contract_catches_a_selector_without_source():
     assert_signature_contract(Recorder("OK-1", EventSelector("ptrace")))
     with pytest.raises(AssertionError, match="without a source"):
         assert_signature_contract(Recorder("BAD-1", EventSelector("ptrace", source="")))
+
+
+# -- signature groups (the batch-evaluation seam) -------------------------------------------------------
+class Counting(SignatureGroup):
+    """A rule language's runtime: records its calls, fires members whose ID is in `fire`."""
+
+    name = "counting"
+
+    def __init__(self, fire=(), boom=False):
+        self.calls, self.fire, self.boom, self.stages = [], set(fire), boom, []
+
+    def evaluate(self, event, members):
+        self.calls.append((event.event_name, [m.metadata.id for m in members]))
+        if self.boom:
+            raise RuntimeError("runtime broke")
+        for m in members:
+            if m.metadata.id in self.fire:
+                m.match(event, {"by": "group"})
+
+    def flush(self):
+        self.stages.append("flush")
+
+    def close(self):
+        self.stages.append("close")
+
+
+class Member(Recorder):
+    def __init__(self, sid, group, *selectors):
+        super().__init__(sid, *selectors)
+        self.group = group
+
+    on_event = Signature.on_event  # evaluated by the group
+
+    def on_signal(self, signal):
+        self.group.stages.append(f"signal {self.metadata.id}")
+
+    def close(self):
+        self.group.stages.append(f"close {self.metadata.id}")
+
+
+def test_a_group_gets_each_event_once_with_the_members_that_select_it():
+    group = Counting(fire={"G-2"})
+    g1 = Member("G-1", group, EventSelector("ptrace"))
+    g2 = Member("G-2", group, EventSelector("ptrace"), EventSelector("openat", origin="container"))
+    g3 = Member("G-3", group, EventSelector("openat"))
+    plain = Recorder("P-1", EventSelector("ptrace"), fire=True)
+    findings = []
+    engine = Engine([g1, plain, g2, g3], findings.append)
+    engine.run([make_event("ptrace"), make_event("openat"), make_event("openat", container=True), make_event("close")])
+    assert group.calls == [("ptrace", ["G-1", "G-2"]), ("openat", ["G-3"]), ("openat", ["G-2", "G-3"])]
+    # The group takes the place of its first member: G-1 comes before P-1, so its findings do too.
+    assert [f.metadata.id for f in findings] == ["G-2", "P-1", "G-2"]
+    assert engine.stats.dispatched == {"G-1": 1, "P-1": 1, "G-2": 2, "G-3": 2}
+    # Flushed before members hear that the input ended; closed after the members.
+    assert group.stages == ["flush", "signal G-1", "signal G-2", "signal G-3",
+                            "close G-1", "close G-2", "close G-3", "close"]
+
+
+def test_a_failing_group_is_reported_once_per_limit_and_counted(tracee_logs):
+    group = Counting(boom=True)
+    good = Recorder("A", EventSelector("ptrace"), fire=True)
+    engine = Engine([Member("G-1", group, EventSelector("ptrace")), good], [].append)
+    engine.run([make_event("ptrace")] * 5)
+    assert engine.stats.signature_errors == {"group:counting": 5}
+    assert engine.stats.findings == 5  # the other signature goes on
+    printed = [line for line in tracee_logs.lines if "rule group counting (G-1)" in line]
+    assert len(printed) == 3 and printed[-1].endswith("(further errors of this signature are only counted)")
+    assert tracee_logs.count() == 5
+
+
+def test_a_member_dispatched_alone_is_evaluated_by_its_group():
+    group = Counting(fire={"G-1"})
+    member = Member("G-1", group, EventSelector("ptrace"))
+    member.init(lambda finding: None)
+    member.on_event(make_event("ptrace"))
+    assert group.calls == [("ptrace", ["G-1"])]

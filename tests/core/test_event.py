@@ -119,6 +119,19 @@ def test_bad_events_say_what_is_wrong(line, message):
         Event.from_json(line)
 
 
+@pytest.mark.parametrize("line,message", [
+    ('{"eventName": nul}', "invalid JSON: unexpected text at column 15"),
+    ('{"eventName": "x", ', "invalid JSON: the line ends inside an unfinished object"),
+    ('{"eventName": "x"} trailing', "invalid JSON: text follows the object at column 20"),
+    (b'{"eventName": "\xff"}', "invalid JSON: not UTF-8 text"),
+])
+def test_bad_json_is_described_in_our_words(line, message):
+    """The parser's own wording ("invalid literal, expected 'null'") is not shown to users."""
+    with pytest.raises(EventDecodeError) as info:
+        Event.from_json(line)
+    assert str(info.value) == message
+
+
 def test_set_arg_updates_lookup():
     e = Event("x", [{"name": "a", "type": "int", "value": 1}])
     assert e.get_arg("a") == 1
