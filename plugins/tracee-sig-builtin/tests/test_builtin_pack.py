@@ -54,8 +54,12 @@ def test_tracee_list_shows_all_fifteen_with_tracee_names(tracee_cli):
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert f"Loaded 15 signature(s): [{TRACEE_ORDER}]" in lines
-    for sig_id, name in TRACEE_NAMES.items():
-        assert any(line.startswith(f"{sig_id:<10} {name:<35} 0.1.0 ") for line in lines), sig_id
+    # Rows sorted by ID (TRC-2 before TRC-10); columns aligned (TRC-15's name is the longest).
+    width = max(35, *(len(name) for name in TRACEE_NAMES.values()))
+    rows = lines[2:]
+    assert [row.split()[0] for row in rows] == sorted(TRACEE_NAMES, key=lambda s: int(s[4:]))
+    for row, (sig_id, name) in zip(rows, sorted(TRACEE_NAMES.items(), key=lambda kv: int(kv[0][4:]))):
+        assert row.startswith(f"{sig_id:<10} {name:<{width}} 0.1.0   "), row
 
 
 def test_list_events(tracee_cli):

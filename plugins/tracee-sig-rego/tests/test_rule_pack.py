@@ -3,6 +3,7 @@ directory through `tracee_register_rule_paths`) is listed and fires with no --ru
 
 from __future__ import annotations
 
+import re
 import json
 import subprocess
 import venv
@@ -72,7 +73,7 @@ def test_pip_installed_rule_pack_is_listed_and_fires(tmp_path):
     # Rego rules from the pack beside a Python signature from another installed plugin.
     loaded = listed.stdout.splitlines()[0]
     assert loaded.startswith("Loaded ") and {"EXAMPLE-1", "RMM-1", "TCR-1"} <= set(loaded[:-1].split("[")[1].split())
-    assert any(line.startswith("TCR-1      cmd whoami") for line in listed.stdout.splitlines())
+    assert any(re.match(r"TCR-1 +cmd whoami ", line) for line in listed.stdout.splitlines())
 
     plugins = json.loads(subprocess.run([tracee, "plugins", "--json"], capture_output=True, text=True).stdout)
     (pack,) = [p for p in plugins if p["distribution"] == "tracee-rules-throwaway"]
