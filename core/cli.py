@@ -14,7 +14,7 @@ import click
 from . import __version__
 from . import log as logs
 from .errors import FatalError, UsageError
-from .plugins import PluginHost
+from .plugins import CliOption, PluginHost, PluginInfo
 from .runner import LoadedSignature, RunOptions, load_signatures, plugin_table, run
 from .config import load_config
 
@@ -65,9 +65,39 @@ strict_option = click.option("--strict-plugins", is_flag=True,
                              help="A plugin or rule that fails to load stops the run. [env: TRACEE_STRICT_PLUGINS=1]")
 
 
-def build_cli(host: PluginHost) -> click.Group:
-    plugin_options = [opt for _, opt in host.cli_options()]
+PluginOptions = list[tuple[PluginInfo, CliOption]]
 
+
+def add_plugin_options(cmd: click.Command, host: PluginHost, command: str) -> PluginOptions:
+    """Append the options plugins register for `command` ("tracee run", "tracee-rules") to `cmd`."""
+    found = host.cli_options(command)
+    for info, item in found:
+        flags = {flag for param in cmd.params for flag in (*param.opts, *param.secondary_opts)}
+        clash = [flag for flag in (*item.option.opts, *item.option.secondary_opts) if flag in flags]
+        if clash or item.option.name in {param.name for param in cmd.params}:
+            what = clash[0] if clash else f"parameter {item.option.name!r}"
+            raise FatalError(f"plugin {info.name!r}: option {what} clashes with an existing option of {command}")
+        cmd.params.append(item.option)
+    return found
+
+
+def apply_plugin_options(ctx: click.Context, found: PluginOptions, run_options: RunOptions) -> None:
+    """Let each plugin option the user gave change the run (`tracee-rules --webhook URL` adds an output)."""
+    for info, item in found:
+        name = item.option.name
+        source = ctx.get_parameter_source(name) if name else None
+        if item.apply is None or source in (None, click.ParameterSource.DEFAULT, click.ParameterSource.DEFAULT_MAP):
+            continue
+        try:
+            item.apply(ctx.params[name], run_options)
+        except (click.ClickException, UsageError, FatalError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a plugin's bug, not the user's
+            raise FatalError(f"plugin {info.name!r}: option {'/'.join(item.option.opts)}: "
+                             f"{type(exc).__name__}: {exc}") from exc
+
+
+def build_cli(host: PluginHost) -> click.Group:
     @click.group(context_settings=CONTEXT_SETTINGS)
     @click.version_option(__version__, "--version", prog_name="tracee")
     def cli() -> None:
@@ -90,14 +120,12 @@ def build_cli(host: PluginHost) -> click.Group:
     @click.pass_context
     def run_cmd(ctx: click.Context, inputs, outputs, rules, rules_dirs, config, strict_plugins, **options):
         """Detect: read events, match signatures, write findings."""
-        opts = RunOptions(inputs=inputs, outputs=outputs or ("stdout",), rules=rules, rules_dirs=rules_dirs,
-                          config=config, options=options)
+        opts = RunOptions(inputs=list(inputs), outputs=list(outputs or ("stdout",)), rules=rules,
+                          rules_dirs=rules_dirs, config=config, options=options)
+        apply_plugin_options(ctx, run_options, opts)
         ctx.exit(run(host, opts))
 
-    for opt in plugin_options:
-        if any(o in {p for param in run_cmd.params for p in param.opts} for o in opt.opts):
-            raise FatalError(f"plugin option {'/'.join(opt.opts)} clashes with an existing option")
-        run_cmd.params.append(opt)
+    run_options = add_plugin_options(run_cmd, host, "tracee run")
 
     @cli.command("list")
     @rules_option
@@ -126,8 +154,9 @@ def build_cli(host: PluginHost) -> click.Group:
     def plugins_cmd(as_json: bool):
         """Show installed plugins: distribution, version, what each provides."""
         logs.quiet()
-        # Collect everything once so `provides` is filled in.
+        # Collect everything once so `provides` is filled in (`tracee run` options already are).
         host.signatures(), host.inputs(), host.outputs(), host.rule_loaders(), host.rule_paths(), host.enrichers()
+        host.cli_options("tracee-rules")
         infos = plugin_table(host)
         if as_json:
             click.echo(json.dumps([i.to_dict() for i in infos], indent=2))

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import click
 
-from .cli import CONTEXT_SETTINGS, _fail, list_events, list_table, make_host
+from .cli import CONTEXT_SETTINGS, _fail, add_plugin_options, apply_plugin_options, list_events, list_table, make_host
 from .config import load_config
 from .errors import FatalError, UsageError
 from .runner import RunOptions, load_signatures, run
@@ -53,13 +53,11 @@ def build(host) -> click.Command:
     @click.option("--input-tracee", multiple=True, metavar="KEY:VALUE",
                   help="file:PATH or file:stdin, and format:json (repeatable).")
     @click.option("--output-template", metavar="PATH", help="Jinja2 template for each finding.")
-    @click.option("--webhook", metavar="URL", help="POST each finding to URL (tracee-output-webhook).")
-    @click.option("--webhook-template", metavar="PATH|rawjson|falcosidekick", help="Payload template.")
-    @click.option("--webhook-content-type", metavar="TYPE", help="Content-Type of webhook requests.")
     @click.option("--config", metavar="FILE", envvar="TRACEE_CONFIG", help="Tuning file.")
     @click.option("--strict-plugins", is_flag=True, help="Plugin or rule load failures are fatal.")
-    def tracee_rules(rules, rules_dirs, list_, list_events_, input_tracee, output_template, webhook,
-                     webhook_template, webhook_content_type, config, strict_plugins):
+    @click.pass_context
+    def tracee_rules(ctx, rules, rules_dirs, list_, list_events_, input_tracee, output_template, config,
+                     strict_plugins, **options):
         """Tracee's tracee-rules: match signatures against tracee-ebpf events."""
         conf = load_config(config)
         if list_events_:
@@ -70,15 +68,14 @@ def build(host) -> click.Command:
             return
         if not input_tracee:
             raise click.UsageError("no flags specified: give --input-tracee file:PATH --input-tracee format:json")
-        outputs = [f"template:{output_template}" if output_template else "stdout"]
-        options = {}
-        if webhook:
-            outputs.append(f"webhook:{webhook}")
-            options = {"webhook_template": webhook_template, "webhook_content_type": webhook_content_type}
-        opts = RunOptions(inputs=[f"file:{parse_input_tracee(input_tracee)}"], outputs=outputs, rules=rules,
-                          rules_dirs=rules_dirs, config=config, options=options)
+        opts = RunOptions(inputs=[f"file:{parse_input_tracee(input_tracee)}"],
+                          outputs=[f"template:{output_template}" if output_template else "stdout"],
+                          rules=rules, rules_dirs=rules_dirs, config=config, options=options)
+        apply_plugin_options(ctx, plugin_options, opts)  # e.g. --webhook URL adds the output webhook:URL
         sys.exit(run(host, opts))
 
+    # Tracee's flags that belong to a plugin (--webhook*: tracee-output-webhook) come from it.
+    plugin_options = add_plugin_options(tracee_rules, host, "tracee-rules")
     return tracee_rules
 
 

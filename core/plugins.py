@@ -5,10 +5,12 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from importlib import metadata
+from typing import Any, Callable, Iterable, Iterator
 
-import importlib_metadata
+import click
 import pluggy
 
 from . import hookspecs
@@ -16,10 +18,14 @@ from .api import Enricher, InputSpec, OutputSpec, RuleLoader
 from .errors import FatalError
 from .signature import Signature
 
-__all__ = ["ENTRY_POINT_GROUP", "PluginHost", "PluginInfo"]
+__all__ = ["CORE_DISTRIBUTION", "ENTRY_POINT_GROUP", "CliOption", "PluginHost", "PluginInfo"]
 
 ENTRY_POINT_GROUP = "tracee"
 log = logging.getLogger("tracee.plugins")
+CORE_DISTRIBUTION = "tracee"  # its own entry points (the file input) load whatever TRACEE_LOAD_PLUGINS says
+
+# The commands `tracee_cli_options` adds options to, and the `provides` key each one is shown under.
+CLI_COMMANDS = {"tracee run": "cli_options", "tracee-rules": "tracee_rules_options"}
 
 
 @dataclass
@@ -46,21 +52,47 @@ class PluginInfo:
         return out
 
 
+@dataclass(frozen=True)
+class CliOption:
+    """A click option a plugin registered through `tracee_cli_options`, and what to do with its value."""
+
+    option: click.Option
+    apply: Callable[[Any, Any], None] | None = None
+
+
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _canonical(name: str) -> str:
+    """PEP 503 normalization, so `tracee_sig_example` and `Tracee-Sig-Example` name one distribution."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _names(value: str | Iterable[str] | None) -> set[str] | None:
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else value
+    return {_canonical(v.strip()) for v in items if v.strip()}
 
 
 class PluginHost:
     """Loads plugins and collects what they register, recording which plugin provided what.
 
-    A plugin that fails to import, uses an unknown hook name, or raises in a hook is reported
-    (entry point, distribution, version, error) and skipped; with `strict` it is fatal.
+    A plugin that fails to import, uses an unknown hook name, implements a hook as a wrapper, or
+    raises in a hook is reported (entry point, distribution, version, error) and skipped; with
+    `strict` it is fatal.
+
+    `load` (default: `TRACEE_LOAD_PLUGINS`, comma-separated; unset means all, empty means none)
+    keeps only the plugins named by entry point or distribution; the core's own entry points always
+    load. `disabled` (added to `TRACEE_DISABLE_PLUGINS`) skips plugins by the same names.
     """
 
-    def __init__(self, *, strict: bool | None = None, disabled: Iterable[str] | None = None) -> None:
+    def __init__(self, *, strict: bool | None = None, disabled: Iterable[str] | None = None,
+                 load: Iterable[str] | None = None) -> None:
         self.strict = _env_flag("TRACEE_STRICT_PLUGINS") if strict is None else strict
-        env_disabled = os.environ.get("TRACEE_DISABLE_PLUGINS", "")
-        self.disabled = {d.strip() for d in env_disabled.split(",") if d.strip()} | set(disabled or ())
+        self.disabled = (_names(os.environ.get("TRACEE_DISABLE_PLUGINS", "")) or set()) | (_names(disabled) or set())
+        self.load_only = _names(os.environ.get("TRACEE_LOAD_PLUGINS") if load is None else load)
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, PluginInfo] = {}
@@ -68,13 +100,17 @@ class PluginHost:
 
     # -- loading ----------------------------------------------------------------------------------
     def load_entry_points(self) -> "PluginHost":
-        for ep in sorted(importlib_metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        """Import the selected entry points in name order, then register them in reverse: pluggy
+        calls the most recently registered plugin first, so plugins of equal priority (no
+        tryfirst/trylast) run in entry-point name order, the order `tracee plugins` lists."""
+        seen: set[str] = set()
+        loaded: list[tuple[Any, PluginInfo]] = []
+        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             dist = ep.dist
             info = PluginInfo(ep.name, dist.name if dist else "?", dist.version if dist else "?", ep.value)
-            if ep.name in self.disabled or info.distribution in self.disabled:
-                continue
-            if ep.name in self.plugins:
-                continue  # the same distribution seen twice on sys.path
+            seen |= {_canonical(ep.name), _canonical(info.distribution)}
+            if not self._selected(info) or ep.name in self.plugins or any(i.name == ep.name for _, i in loaded):
+                continue  # not chosen, or the same entry point seen twice on sys.path
             try:
                 plugin = ep.load()
             except BaseException as exc:  # noqa: BLE001 - any import failure, even SystemExit
@@ -82,32 +118,64 @@ class PluginHost:
                     raise
                 self._fail(info, f"{type(exc).__name__}: {exc}")
                 continue
+            loaded.append((plugin, info))
+        for plugin, info in reversed(loaded):
             self.register(plugin, info)
+        for name in sorted((self.load_only or set()) - seen):
+            log.warning(f"TRACEE_LOAD_PLUGINS: no installed plugin is named {name!r} "
+                        "(entry point or distribution; see 'tracee plugins')")
         return self
 
+    def _selected(self, info: PluginInfo) -> bool:
+        names = {_canonical(info.name), _canonical(info.distribution)}
+        if names & self.disabled:
+            return False
+        return (self.load_only is None or bool(names & self.load_only)
+                or _canonical(info.distribution) == CORE_DISTRIBUTION)
+
     def register(self, plugin: Any, info: PluginInfo) -> bool:
-        """Register one plugin object; rejects it if it implements a hook that does not exist."""
+        """Register one plugin object; rejects it if it implements a hook that does not exist, or
+        implements one as a wrapper."""
         try:
             self.pm.register(plugin, name=info.name)
         except Exception as exc:  # pluggy validation errors (bad signature of a known hook, ...)
             self._fail(info, f"{type(exc).__name__}: {exc}")
             return False
-        known = {name for name in dir(hookspecs) if name.startswith("tracee_")}
-        unknown = []
-        for caller in self.pm.get_hookcallers(plugin) or []:
-            if not caller.has_spec():
-                unknown.append(caller.name)
-        if unknown:
+        problem = self._check(plugin)
+        if problem:
             self.pm.unregister(plugin)
-            hints = []
-            for name in unknown:
-                close = difflib.get_close_matches(name, sorted(known), n=1)
-                hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-            self._fail(info, "unknown hook " + ", ".join(hints))
+            self._fail(info, problem)
             return False
         info.hooks = sorted(c.name for c in self.pm.get_hookcallers(plugin) or [])
         self.plugins[info.name] = info
         return True
+
+    def _check(self, plugin: Any) -> str | None:
+        """Why this registered plugin must not be used, or None."""
+        unknown: list[str] = []
+        for caller in self.pm.get_hookcallers(plugin) or []:
+            for impl in caller.get_hookimpls():
+                if impl.plugin is not plugin:
+                    continue
+                if not caller.has_spec() and not impl.optionalhook:
+                    unknown.append(caller.name)
+                elif impl.wrapper or impl.hookwrapper:
+                    # Each hook hands every plugin its own `register` and returns nothing, so a
+                    # wrapper would have no result to see or change, and could not see what the
+                    # others register; pluggy's exception handling around it would also undo the
+                    # per-plugin isolation. Refused rather than run and silently useless.
+                    kind = "wrapper=True" if impl.wrapper else "hookwrapper=True"
+                    return (f"{caller.name} is a hook wrapper ({kind}), which tracee does not run: its "
+                            "hooks register things and return nothing to wrap; order it with "
+                            "tryfirst=True or trylast=True instead")
+        if not unknown:
+            return None
+        known = sorted(name for name in dir(hookspecs) if name.startswith("tracee_"))
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, known, n=1)
+            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        return "unknown hook " + ", ".join(hints)
 
     def _fail(self, info: PluginInfo, error: str) -> None:
         info.error = error
@@ -119,33 +187,61 @@ class PluginHost:
         log.error(message + "; skipped")
 
     # -- calling hooks ----------------------------------------------------------------------------
-    def _each(self, hook_name: str) -> Iterable[tuple[PluginInfo, Callable[..., Any]]]:
+    def _each(self, hook_name: str) -> Iterator[tuple[PluginInfo, pluggy.HookImpl]]:
+        """The implementations of a hook in the order pluggy calls them: pluggy's `_multicall` walks
+        `get_hookimpls()` from the end, which puts tryfirst ones first, trylast ones last, and
+        within each group the most recently registered first."""
         caller = getattr(self.pm.hook, hook_name)
-        for impl in caller.get_hookimpls():  # registration order
+        for impl in reversed(caller.get_hookimpls()):
             info = self.plugins.get(impl.plugin_name)
             if info is not None and info.error is None:
-                yield info, impl.function
+                yield info, impl
 
-    def _call(self, info: PluginInfo, hook_name: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
+    def _call(self, info: PluginInfo, hook_name: str, impl: pluggy.HookImpl, **kwargs: Any) -> None:
+        """One implementation, on its own: it gets only the arguments it names (as pluggy does),
+        and an exception is reported with its plugin and skipped."""
         try:
-            return fn(**kwargs)
+            result = impl.function(*[kwargs[name] for name in impl.argnames])
         except FatalError:
             raise
         except Exception as exc:  # noqa: BLE001
-            message = f"plugin {info.name!r} ({info.distribution} {info.version}): {hook_name} raised {type(exc).__name__}: {exc}"
-            if self.strict:
-                raise FatalError(message + " [--strict-plugins]") from exc
-            log.error(message + "; skipped")
-            return None
+            self._hook_error(info, hook_name, f"raised {type(exc).__name__}: {exc}", exc)
+            return
+        if result is not None:  # e.g. a plugin written for the old list-returning tracee_cli_options
+            self._hook_error(info, hook_name, f"returned a {type(result).__name__}, which is ignored: tracee "
+                                              "hooks return nothing (register each item with register(...))")
 
-    def _collect(self, hook_name: str, kind: str, label: Callable[[Any], str]) -> list[tuple[PluginInfo, Any]]:
+    def _hook_error(self, info: PluginInfo, hook_name: str, problem: str, exc: Exception | None = None) -> None:
+        message = f"plugin {info.name!r} ({info.distribution} {info.version}): {hook_name} {problem}"
+        if self.strict:
+            raise FatalError(message + " [--strict-plugins]") from exc
+        log.error(message + "; skipped")
+
+    def _forget(self, kind: str) -> None:
+        # A hook collected again (`tracee plugins`, then a run, in one process) replaces what the
+        # previous call recorded instead of listing everything twice.
+        for info in self.plugins.values():
+            info.provides.pop(kind, None)
+
+    def _collect(self, hook_name: str, kind: str, label: Callable[[Any], str],
+                 make: Callable[..., Any] | None = None, **kwargs: Any) -> list[tuple[PluginInfo, Any]]:
+        """Call a registration hook; each plugin's `register` records what it gives, with the plugin.
+        `make` turns register's arguments into the record (default: the single argument)."""
+        self._forget(kind)
         found: list[tuple[PluginInfo, Any]] = []
-        for info, fn in self._each(hook_name):
+        for info, impl in self._each(hook_name):
             mine: list[Any] = []
-            self._call(info, hook_name, fn, register=mine.append)
+            register = mine.append if make is None else _recorder(mine, make)
+            self._call(info, hook_name, impl, register=register, **kwargs)
             for item in mine:
+                try:
+                    what = label(item)
+                except Exception:  # noqa: BLE001 - a plugin registered something of the wrong kind
+                    self._hook_error(info, hook_name, f"registered a {type(item).__name__}, which is not "
+                                                      f"one of its {kind}")
+                    continue
                 found.append((info, item))
-                info.add(kind, label(item))
+                info.add(kind, what)
         return found
 
     def signatures(self) -> list[tuple[PluginInfo, Signature]]:
@@ -184,20 +280,36 @@ class PluginHost:
             out[spec.name] = (info, spec)
         return out
 
-    def cli_options(self) -> list[tuple[PluginInfo, Any]]:
-        found = []
-        for info, fn in self._each("tracee_cli_options"):
-            for option in self._call(info, "tracee_cli_options", fn) or []:
-                found.append((info, option))
-                info.add("cli_options", "/".join(option.opts))
-        return found
+    def cli_options(self, command: str = "tracee run") -> list[tuple[PluginInfo, CliOption]]:
+        """The options plugins add to `command`: "tracee run" or "tracee-rules"."""
+        if command not in CLI_COMMANDS:
+            raise ValueError(f"cli_options: unknown command {command!r} (one of {', '.join(CLI_COMMANDS)})")
+        return self._collect("tracee_cli_options", CLI_COMMANDS[command], lambda o: "/".join(o.option.opts),
+                             make=_cli_option, command=command)
 
-    def add_commands(self, cli: Any) -> None:
-        for info, fn in self._each("tracee_register_commands"):
-            before = set(cli.commands)
-            self._call(info, "tracee_register_commands", fn, cli=cli)
-            for name in sorted(set(cli.commands) - before):
+    def add_commands(self, cli: click.Group) -> None:
+        self._forget("commands")
+        for info, impl in self._each("tracee_register_commands"):
+            before = dict(cli.commands)
+            self._call(info, "tracee_register_commands", impl, cli=cli)
+            for name, command in before.items():
+                if cli.commands.get(name) is not command:
+                    cli.commands[name] = command
+                    self._hook_error(info, "tracee_register_commands", f"replaced the command {name!r}, "
+                                                                       "which is kept as it was")
+            for name in sorted(set(cli.commands) - set(before)):
                 info.add("commands", name)
+
+def _recorder(into: list[Any], make: Callable[..., Any]) -> Callable[..., None]:
+    return lambda *args, **kwargs: into.append(make(*args, **kwargs))
+
+
+def _cli_option(option: click.Option, apply: Callable[[Any, Any], None] | None = None) -> CliOption:
+    if not isinstance(option, click.Option):
+        raise TypeError(f"register() takes a click.Option, not {type(option).__name__}")
+    if apply is not None and not callable(apply):
+        raise TypeError(f"register(option, apply=...): apply must be callable, not {type(apply).__name__}")
+    return CliOption(option, apply)
 
 
 def _sig_id(sig: Signature) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -14,6 +15,23 @@ from tracee.testing import pip_install
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DATA = Path(__file__).resolve().parent / "data"
 BIN = Path(sys.executable).parent
+# The plugins the core's tests are written against (the core's own entry points always load).
+# TRACEE_LOAD_PLUGINS keeps every other installed distribution out, so these tests pass in an env
+# that has them all (tox's py311-core installs every plugin of the repository to prove it).
+CORE_PLUGINS = ("tracee-output-stdout", "tracee-sig-example")
+# Fixture distributions under tests/fixtures that `fixture_plugins` installs.
+FIXTURE_DISTRIBUTIONS = ("tracee-plugin-broken", "tracee-plugin-typo", "tracee-plugin-tryfirst",
+                         "tracee-plugin-trylast", "tracee-plugin-plain", "tracee-plugin-wrapper")
+
+
+def load_plugins(*names: str) -> dict[str, str]:
+    """The environment that loads the core's test plugins plus `names`."""
+    return {"TRACEE_LOAD_PLUGINS": ",".join((*CORE_PLUGINS, *names))}
+
+
+@pytest.fixture(autouse=True)
+def _only_the_plugins_these_tests_know(monkeypatch):
+    monkeypatch.setenv("TRACEE_LOAD_PLUGINS", load_plugins()["TRACEE_LOAD_PLUGINS"])
 
 
 def run_cli(command: str, *args: str, extra_path: str | None = None, env: dict | None = None,
@@ -28,11 +46,15 @@ def run_cli(command: str, *args: str, extra_path: str | None = None, env: dict |
 
 @pytest.fixture(scope="session")
 def fixture_plugins(tmp_path_factory) -> str:
-    """The broken and misspelled fixture plugins, really installed by pip into a directory that
-    tests put on PYTHONPATH (so they affect only the runs that ask for them)."""
+    """The fixture plugins (broken import, misspelled hook, tryfirst/trylast/plain, wrapper), really
+    installed by pip into a directory that tests put on PYTHONPATH (so they affect only the runs
+    that ask for them, and only with their names in TRACEE_LOAD_PLUGINS)."""
     target = tmp_path_factory.mktemp("plugins")
-    pip_install(sys.executable, FIXTURES / "tracee-plugin-broken", FIXTURES / "tracee-plugin-typo",
-                extra=["--no-deps", "--target", str(target)])
+    # Their backend, flit_core, when this env has it (a test dependency), builds all six in about
+    # two seconds; without it pip fetches it into an isolated build env per fixture (~5 s each).
+    isolation = ["--no-build-isolation"] if importlib.util.find_spec("flit_core") else []
+    pip_install(sys.executable, *(FIXTURES / name for name in FIXTURE_DISTRIBUTIONS),
+                extra=["--no-deps", *isolation, "--target", str(target)])
     return str(target)
 
 

@@ -7,6 +7,7 @@ import pytest
 from tracee.errors import FatalError
 from tracee.plugins import PluginHost
 
+from conftest import load_plugins
 
 
 def test_installed_plugins_are_discovered_with_versions(cli):
@@ -26,7 +27,7 @@ def test_installed_plugins_are_discovered_with_versions(cli):
 
 def test_broken_and_misspelled_plugins_are_reported_and_skipped(cli, data, fixture_plugins):
     result = cli("tracee", "run", "--input", f"file:{data / 'shadow.jsonl'}", "--output", "json",
-                     "--rules", "EXAMPLE-1", extra_path=fixture_plugins)
+                 "--rules", "EXAMPLE-1", extra_path=fixture_plugins, env=load_plugins("broken", "typo"))
     assert result.returncode == 0, result.stderr
     err = result.stderr
     assert ("plugin 'broken' (tracee-plugin-broken 0.0.1, tracee_plugin_broken) failed to load: "
@@ -39,7 +40,7 @@ def test_broken_and_misspelled_plugins_are_reported_and_skipped(cli, data, fixtu
 
 @pytest.mark.parametrize("how", [["--strict-plugins"], []])
 def test_strict_plugins_makes_a_failure_fatal(cli, data, fixture_plugins, how):
-    env = {} if how else {"TRACEE_STRICT_PLUGINS": "1"}
+    env = load_plugins("broken", "typo") | ({} if how else {"TRACEE_STRICT_PLUGINS": "1"})
     result = cli("tracee", "run", *how, "--input", f"file:{data / 'shadow.jsonl'}",
                      extra_path=fixture_plugins, env=env)
     assert result.returncode == 1
@@ -50,7 +51,7 @@ def test_strict_plugins_makes_a_failure_fatal(cli, data, fixture_plugins, how):
 
 def test_disable_plugins_by_name(cli, fixture_plugins):
     result = cli("tracee", "list", extra_path=fixture_plugins,
-                     env={"TRACEE_DISABLE_PLUGINS": "broken,typo,sig-example"})
+                 env=load_plugins("broken", "typo") | {"TRACEE_DISABLE_PLUGINS": "broken,typo,sig-example"})
     assert result.returncode == 0
     assert result.stderr == ""
     assert "EXAMPLE-1" not in result.stdout
@@ -79,8 +80,9 @@ def test_duplicate_signature_ids_name_both_providers(tracee_logs):
     host.register(PackA(), PluginInfo("pack-a", "tracee-sig-a", "1.0", "a"))
     host.register(PackB(), PluginInfo("pack-b", "tracee-sig-b", "2.0", "b"))
     loaded = load_signatures(host)
-    assert [s.provider for s in loaded] == ["pack-a"]
-    assert "signature ID DUP-1 is provided twice: by pack-a and by pack-b" in tracee_logs.text
+    # pluggy calls the most recently registered plugin first, and the first one called is kept.
+    assert [s.provider for s in loaded] == ["pack-b"]
+    assert "signature ID DUP-1 is provided twice: by pack-b and by pack-a" in tracee_logs.text
     strict = PluginHost(strict=True)
     strict.register(PackA(), PluginInfo("pack-a", "tracee-sig-a", "1.0", "a"))
     strict.register(PackB(), PluginInfo("pack-b", "tracee-sig-b", "2.0", "b"))

@@ -6,7 +6,7 @@ works everywhere): bcc is imported only when the input starts or a command runs.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -94,8 +94,10 @@ def filter_options() -> list[click.Option]:
 
 
 @hookimpl
-def tracee_cli_options() -> list[click.Option]:
-    return filter_options()
+def tracee_cli_options(command: str, register: Callable[..., None]) -> None:
+    if command == "tracee run":
+        for option in filter_options():
+            register(option)
 
 
 @hookimpl

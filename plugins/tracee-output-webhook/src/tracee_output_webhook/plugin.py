@@ -1,11 +1,11 @@
-"""The plugin's hooks: the `webhook` output and its `tracee run` options."""
+"""The plugin's hooks: the `webhook` output, its `tracee run` options, `tracee-rules --webhook*`."""
 
 from __future__ import annotations
 
 import os
 import re
 import urllib.parse
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import click
 
@@ -27,7 +27,24 @@ def tracee_register_outputs(register):
 
 
 @hookimpl
-def tracee_cli_options() -> list[click.Option]:
+def tracee_cli_options(command: str, register: Callable[..., None]) -> None:
+    if command == "tracee run":
+        for option in run_options():
+            register(option)
+    elif command == "tracee-rules":
+        # Tracee's flags: --webhook URL becomes the output webhook:URL; the other two land in the
+        # options under the names `tracee run` uses, so both commands build the same output.
+        register(click.Option(["--webhook", "webhook"], metavar="URL",
+                              help="POST each finding to URL (tracee-output-webhook)."),
+                 apply=lambda url, run: run.outputs.append(f"webhook:{url}"))
+        register(click.Option(["--webhook-template", "webhook_template"], metavar="PATH|rawjson|falcosidekick",
+                              help="Payload template."))
+        register(click.Option(["--webhook-content-type", "webhook_content_type"], metavar="TYPE",
+                              help="Content-Type of webhook requests."))
+
+
+def run_options() -> list[click.Option]:
+    """The options of `tracee run`, new objects each call (a process may build two command lines)."""
     return [
         click.Option(["--webhook-template", "--webhook-format", "webhook_template"],
                      metavar="rawjson|falcosidekick|PATH",

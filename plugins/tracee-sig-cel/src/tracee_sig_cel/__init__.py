@@ -31,12 +31,14 @@ def tracee_register_rule_loaders(register: Callable[[RuleLoader], None]) -> None
 
 
 @hookimpl
-def tracee_cli_options() -> list[Any]:
+def tracee_cli_options(command: str, register: Callable[..., None]) -> None:
+    if command != "tracee run":
+        return
     import click
 
     from .backends import BACKENDS, ENV_VAR
 
-    return [click.Option(
+    register(click.Option(
         ["--cel-backend"], type=click.Choice(BACKENDS), default=None, envvar=ENV_VAR, show_envvar=True,
         help="CEL engine for go-cel rules: cel-expr-python (C++, fast), cel-python (pure Python), "
-             "or auto (the first one installed). [default: auto]")]
+             "or auto (the first one installed). [default: auto]"))
