@@ -6,6 +6,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import venv
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,15 @@ def fixture_plugins(tmp_path_factory) -> str:
     pip_install(sys.executable, *(FIXTURES / name for name in FIXTURE_DISTRIBUTIONS),
                 extra=["--no-deps", *isolation, "--target", str(target)])
     return str(target)
+
+
+@pytest.fixture(scope="session")
+def fresh_venv(tmp_path_factory) -> Path:
+    """A new virtualenv with pip and nothing else (shared: creating one costs seconds); tests
+    install into it what they need. Its interpreter: `fresh_venv / "bin" / "python"`."""
+    env_dir = tmp_path_factory.mktemp("fresh") / "venv"
+    venv.create(env_dir, with_pip=True)
+    return env_dir
 
 
 @pytest.fixture(name="cli")

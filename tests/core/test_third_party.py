@@ -2,7 +2,6 @@
 
 import re
 import subprocess
-import venv
 from pathlib import Path
 
 import pytest
@@ -13,9 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_pip_installed_pack_is_listed_and_runs(tmp_path, data):
-    env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=True)
+def test_pip_installed_pack_is_listed_and_runs(fresh_venv, data):
+    env_dir = fresh_venv
     py = env_dir / "bin" / "python"
     pip_install(py, ROOT, ROOT / "plugins" / "tracee-output-stdout")
     tracee = env_dir / "bin" / "tracee"
