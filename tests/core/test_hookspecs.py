@@ -2,6 +2,7 @@
 arguments, and implemented somewhere in this tree with arguments the hook has."""
 
 import ast
+import functools
 import inspect
 import re
 from pathlib import Path
@@ -64,6 +65,7 @@ def test_the_readme_table_gives_each_hooks_arguments(hook):
     assert TABLE[hook] == _params(hook)
 
 
+@functools.cache
 def _implementations() -> list[tuple[Path, str, list[str]]]:
     """(file, hook, argument names) of every `def tracee_*` in the tree outside the specs."""
     found = []
