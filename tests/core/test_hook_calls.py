@@ -17,6 +17,9 @@ from conftest import load_plugins
 ORDER_PLUGINS = ("order-a-last", "order-b-plain", "tracee-plugin-tryfirst")  # entry point or distribution
 
 
+CORE = {"file-input", "stdout-output"}  # the core's own entry points: always loaded
+
+
 class Messages:
     """What tracee printed from now on (`getvalue()`, like the StringIO it replaces)."""
 
@@ -114,7 +117,8 @@ def test_collecting_a_hook_twice_records_what_each_plugin_provides_once(monkeypa
     for _ in range(2):
         host.signatures(), host.outputs(), host.inputs(), host.cli_options("tracee run"), host.cli_options("tracee-rules")
     assert host.plugins["sig-example"].provides == {"signatures": ["EXAMPLE-1", "EXAMPLE-BOOM"]}
-    assert host.plugins["output-stdout"].provides == {"outputs": ["stdout", "json", "template"]}
+    assert host.plugins["output-stdout"].provides == {"outputs": ["template"]}
+    assert host.plugins["stdout-output"].provides == {"outputs": ["stdout", "json"]}
     assert host.plugins["file-input"].provides == {"inputs": ["file"]}
 
 
@@ -223,37 +227,38 @@ class TestLoadPlugins:
         return set(host.plugins), out.getvalue()
 
     def test_empty_loads_only_the_cores_own_entry_points(self, monkeypatch):
-        assert self.names(monkeypatch, "") == ({"file-input"}, "")
+        assert self.names(monkeypatch, "") == (CORE, "")
 
     @pytest.mark.parametrize("value", ["sig-example", "tracee-sig-example", " Tracee_Sig_Example , "])
     def test_names_are_entry_points_or_distributions(self, monkeypatch, value):
-        assert self.names(monkeypatch, value) == ({"file-input", "sig-example"}, "")
+        assert self.names(monkeypatch, value) == (CORE | {"sig-example"}, "")
 
     def test_unset_loads_everything_installed(self, monkeypatch):
         loaded, _ = self.names(monkeypatch, None)
-        assert {"file-input", "output-stdout", "sig-example"} <= loaded
+        assert CORE | {"output-stdout", "sig-example"} <= loaded
 
     def test_a_name_nothing_has_is_warned_about(self, monkeypatch):
         loaded, err = self.names(monkeypatch, "sig-exmaple")
-        assert loaded == {"file-input"}
+        assert loaded == CORE
         assert err == ("tracee: warning: TRACEE_LOAD_PLUGINS: no installed plugin is named 'sig-exmaple' "
                        "(entry point or distribution; see 'tracee plugins')\n")
 
     def test_the_command_line_honours_it(self, cli):
         result = cli("tracee", "plugins", "--json", env={"TRACEE_LOAD_PLUGINS": "output-stdout"})
         assert result.returncode == 0, result.stderr
-        assert sorted(p["distribution"] for p in json.loads(result.stdout)) == ["tracee", "tracee-output-stdout"]
+        assert sorted(p["distribution"] for p in json.loads(result.stdout)) == \
+            ["tracee", "tracee", "tracee-output-stdout"]  # the core's file input and stdout outputs
 
     def test_disable_wins_over_load(self, monkeypatch):
         monkeypatch.setenv("TRACEE_DISABLE_PLUGINS", "sig-example")
-        assert self.names(monkeypatch, "sig-example,output-stdout")[0] == {"file-input", "output-stdout"}
+        assert self.names(monkeypatch, "sig-example,output-stdout")[0] == CORE | {"output-stdout"}
 
 
 def test_core_tests_see_only_the_plugins_they_name(cli):
     """The autouse fixture in conftest: whatever else is installed (py311-core installs everything)."""
     result = cli("tracee", "plugins", "--json")
     assert sorted(p["distribution"] for p in json.loads(result.stdout)) == \
-        ["tracee", "tracee-output-stdout", "tracee-sig-example"]
+        ["tracee", "tracee", "tracee-output-stdout", "tracee-sig-example"]
     assert load_plugins()["TRACEE_LOAD_PLUGINS"] == "tracee-output-stdout,tracee-sig-example"
 
 
