@@ -19,11 +19,11 @@ _IGNORED_VALUES = ("--rego-runtime-target", "--sig-buffer", "--metrics-addr", "-
 
 
 def parse_input_tracee(values: Sequence[str]) -> str:
-    """`--input-tracee file:PATH|file:stdin` and `format:json` → this project's `file:PATH`."""
+    """`--input-tracee file:PATH|file:stdin` and `format:json|gob` → this project's `file:PATH` or `gob:PATH`."""
     path, fmt = None, "json"
     for value in values:
         if value == "help":
-            raise click.UsageError("--input-tracee takes file:PATH (or file:stdin) and format:json")
+            raise click.UsageError("--input-tracee takes file:PATH (or file:stdin) and format:json or format:gob")
         key, sep, arg = value.partition(":")
         if not sep:
             raise click.UsageError(f"--input-tracee {value}: expected key:value")
@@ -34,14 +34,11 @@ def parse_input_tracee(values: Sequence[str]) -> str:
             fmt = arg.lower()
         else:
             raise click.UsageError(f"--input-tracee {value}: unknown key {key!r} (file, format)")
-    if fmt == "gob":
-        raise click.UsageError("--input-tracee format:gob is Go's binary encoding and is not supported; "
-                               "use tracee-ebpf --output json with format:json")
-    if fmt != "json":
-        raise click.UsageError(f"--input-tracee format:{fmt}: unknown format (json)")
+    if fmt not in ("json", "gob"):
+        raise click.UsageError(f"--input-tracee format:{fmt}: unknown format (json, gob)")
     if path is None:
         raise click.UsageError("--input-tracee: missing file:PATH (or file:stdin)")
-    return path
+    return f"{'gob' if fmt == 'gob' else 'file'}:{path}"
 
 
 def build(host) -> click.Command:
@@ -51,7 +48,7 @@ def build(host) -> click.Command:
     @click.option("--list", "list_", is_flag=True, help="List loaded signatures and exit.")
     @click.option("--list-events", "list_events_", is_flag=True, help="Print the events the signatures need and exit.")
     @click.option("--input-tracee", multiple=True, metavar="KEY:VALUE",
-                  help="file:PATH or file:stdin, and format:json (repeatable).")
+                  help="file:PATH or file:stdin, and format:json or format:gob (repeatable).")
     @click.option("--output-template", metavar="PATH", help="Jinja2 template for each finding.")
     @click.option("--config", metavar="FILE", envvar="TRACEE_CONFIG", help="Tuning file.")
     @click.option("--strict-plugins", is_flag=True, help="Plugin or rule load failures are fatal.")
@@ -67,8 +64,8 @@ def build(host) -> click.Command:
             click.echo(list_table(load_signatures(host, rules_dirs=rules_dirs, rules=rules, config=conf)))
             return
         if not input_tracee:
-            raise click.UsageError("no flags specified: give --input-tracee file:PATH --input-tracee format:json")
-        opts = RunOptions(inputs=[f"file:{parse_input_tracee(input_tracee)}"],
+            raise click.UsageError("no flags specified: give --input-tracee file:PATH --input-tracee format:json|gob")
+        opts = RunOptions(inputs=[parse_input_tracee(input_tracee)],
                           outputs=[f"template:{output_template}" if output_template else "stdout"],
                           rules=rules, rules_dirs=rules_dirs, config=config, options=options)
         apply_plugin_options(ctx, plugin_options, opts)  # e.g. --webhook URL adds the output webhook:URL

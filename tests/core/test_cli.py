@@ -119,8 +119,10 @@ def test_usage_errors_are_one_line_and_exit_2(cli, args, message):
 def test_tracee_rules_usage(cli):
     r = cli("tracee-rules")
     assert r.returncode == 2 and r.stderr.strip().endswith("tracee: error: no flags specified")
-    r = cli("tracee-rules", "--input-tracee", "file:x", "--input-tracee", "format:gob")
-    assert r.returncode == 2 and "format:gob" in r.stderr
+    r = cli("tracee-rules", "--input-tracee", "file:x", "--input-tracee", "format:xml")
+    assert r.returncode == 2 and "format:xml: unknown format (json, gob)" in r.stderr
+    r = cli("tracee-rules", "--input-tracee", "file:/nonexistent", "--input-tracee", "format:gob")
+    assert r.returncode == 2 and "gob:/nonexistent: No such file or directory" in r.stderr
 
 
 def test_config_disables_by_id_and_tag(cli, tmp_path):
