@@ -169,6 +169,12 @@ EVENT = _struct("Event", *(
 REGISTERED[TRACE + "Event"] = EVENT
 
 _ATTR = {key: attr for key, attr, _ in FIELDS}  # wire key -> tracee.Event attribute (one home: event.py)
+_ATTR.update(eventId="event_id", eventName="event_name", containerId="container_id")
+_E_INT, _E_UINT, _E_STR, _E_FLAGS, _E_ARGS, _E_OTHER = range(6)
+_EVENT_ENCODING = tuple(
+    (i, {"contextFlags": _E_FLAGS, "args": _E_ARGS}.get(key) or
+     {INT: _E_INT, UINT: _E_UINT, STRING: _E_STR}.get(t, _E_OTHER), key, _ATTR.get(key, ""), t)  # type: ignore[call-overload]
+    for i, (_, t, key) in enumerate(EVENT.fields))
 
 
 # -- primitives ------------------------------------------------------------------------------------
@@ -344,6 +350,8 @@ class GobEncoder:
         self._types: list[GoType] = []  # keeps the GoTypes alive while their id() is used as key
         self._next_id = FIRST_USER_ID
         self._pending = bytearray()  # type definitions the current event needs, sent before it
+        self._iface_prefix: dict[str, bytes] = {}  # concrete type -> its name and id, encoded
+        self._meta_cache: dict[tuple[str, str], bytes] = {}  # (name, type) -> encoded ArgMeta
         self.written = 0
 
     # -- type definitions --
@@ -477,22 +485,49 @@ class GobEncoder:
 
     def _interface(self, out: bytearray, v: Any, decl: str, where: str) -> None:
         if v is None:
-            _put_uint(out, 0)
+            out.append(0)
             return
         try:
             name = concrete_type(decl, v)
         except GobEncodeError as exc:
             raise GobEncodeError(f"{where}: {exc}") from None
+        prefix = self._iface_prefix.get(name)
         t = REGISTERED[name]
-        if t is BYTES and type(v) is str:
-            v = v.encode()
-        _put_bytes(out, name.encode())
-        _put_int(out, self._type_id(t))
-        inner = bytearray()
-        if t.kind != K_STRUCT:
-            inner.append(0)  # a value that is not a struct is sent as a one-field struct
-        self._value(inner, t, v, where)
-        _put_bytes(out, inner)
+        if prefix is None:  # the type name and id, once per stream and type
+            prefix = bytearray()
+            _put_bytes(prefix, name.encode())
+            _put_int(prefix, self._type_id(t))
+            prefix = self._iface_prefix[name] = bytes(prefix)
+        out += prefix
+        k = t.kind
+        # A value that is not a struct goes as a one-field struct: delta 0, then the value.
+        if k == K_STRING or k == K_BYTES:
+            raw = v.encode("utf-8", "surrogateescape") if type(v) is str else bytes(v)
+            n = len(raw)
+            if n < 126:  # the inner length (n + 2) fits one byte
+                out.append(n + 2)
+                out.append(0)
+                out.append(n)
+            else:
+                head = bytearray(b"\x00")
+                _put_uint(head, n)
+                _put_uint(out, len(head) + n)
+                out += head
+            out += raw
+        elif k == K_INT or k == K_UINT:
+            u = (((~v) << 1) | 1 if v < 0 else v << 1) if k == K_INT else v
+            if u < 0x80:
+                out += bytes((2, 0, u))
+            else:
+                n = (u.bit_length() + 7) >> 3
+                out += bytes((n + 2, 0, 256 - n))
+                out += u.to_bytes(n, "big")
+        else:
+            inner = bytearray()
+            if k != K_STRUCT:
+                inner.append(0)
+            self._value(inner, t, v, where)
+            _put_bytes(out, inner)
 
     def _args(self, out: bytearray, args: list) -> None:
         _put_uint(out, len(args))
@@ -500,33 +535,38 @@ class GobEncoder:
             if type(arg) is not dict:
                 raise GobEncodeError(f"args[{i}]: not an argument object")
             name, decl, value = arg.get("name", ""), arg.get("type") or "", arg.get("value")
-            where = f"argument {name!r}"
             if type(name) is not str or type(decl) is not str:
-                raise GobEncodeError(f"{where}: name and type must be strings")
+                raise GobEncodeError(f"argument {name!r}: name and type must be strings")
             # Argument{ArgMeta{Name, Type}, Value}: ArgMeta is a struct, so always sent
-            _put_uint(out, 1)
-            meta_last = -1
-            if name:
-                _put_uint(out, 1)
-                _put_bytes(out, name.encode("utf-8", "surrogateescape"))
-                meta_last = 0
-            if decl:
-                _put_uint(out, 1 - meta_last)
-                _put_bytes(out, decl.encode("utf-8", "surrogateescape"))
-            _put_uint(out, 0)
+            meta = self._meta_cache.get((name, decl))
+            if meta is None:
+                meta = bytearray(b"\x01")
+                meta_last = -1
+                if name:
+                    meta.append(1)
+                    _put_bytes(meta, name.encode("utf-8", "surrogateescape"))
+                    meta_last = 0
+                if decl:
+                    meta.append(1 - meta_last)
+                    _put_bytes(meta, decl.encode("utf-8", "surrogateescape"))
+                meta.append(0)
+                meta = bytes(meta)
+                if len(self._meta_cache) < 4096:
+                    self._meta_cache[(name, decl)] = meta
+            out += meta
             if value is not None:
                 if decl == "bytes" and type(value) is str:
                     try:
                         value = base64.b64decode(value, validate=True)
                     except ValueError:
                         pass  # not base64: send the text as it is
-                _put_uint(out, 1)
-                self._interface(out, value, decl, where)
-            _put_uint(out, 0)
+                out.append(1)
+                self._interface(out, value, decl, f"argument {name!r}")
+            out.append(0)
 
     def encode(self, event: Event) -> bytes:
         """The gob bytes of one event (type definitions first, when this encoder has not sent them)."""
-        saved = (dict(self._ids), list(self._types), self._next_id)
+        mark, next_id = len(self._types), self._next_id
         self._pending = bytearray()
         try:
             tid = self._type_id(EVENT)
@@ -534,7 +574,12 @@ class GobEncoder:
             _put_int(body, tid)
             self._event(body, event)
         except GobEncodeError:
-            self._ids, self._types, self._next_id = saved
+            for t in self._types[mark:]:  # forget the definitions this event would have sent
+                del self._ids[id(t)]
+            del self._types[mark:]
+            self._next_id = next_id
+            self._iface_prefix = {k: v for k, v in self._iface_prefix.items() if REGISTERED[k].builtin
+                                  or id(REGISTERED[k]) in self._ids}
             self._pending = bytearray()
             raise
         out = self._pending
@@ -549,34 +594,55 @@ class GobEncoder:
 
     def _event(self, out: bytearray, event: Event) -> None:
         last = -1
-        for i, (go_name, t, key) in enumerate(EVENT.fields):
-            if key == "eventId":
-                v: Any = event.event_id
-            elif key == "eventName":
-                v = event.event_name
-            elif key == "containerId":
-                v = event.container_id
-            elif key == "contextFlags":
-                _put_uint(out, i - last)
-                last = i
-                if event.container_started:
-                    out += b"\x01\x01\x00"  # field 0 = true, end
+        for i, code, key, attr, t in _EVENT_ENCODING:
+            if code == _E_INT or code == _E_UINT:
+                v = getattr(event, attr)
+                if not v:
+                    continue
+                if type(v) is not int:
+                    raise GobEncodeError(f"field {key!r}: {v!r} is not an integer")
+                if code == _E_INT:
+                    if not -_I64 <= v < _I64:
+                        raise GobEncodeError(f"field {key!r}: {v} does not fit a Go int64")
+                    u = ((~v) << 1) | 1 if v < 0 else v << 1
                 else:
-                    out.append(0)
-                continue
-            elif key == "args":
-                v = event.args
+                    if not 0 <= v < _U64:
+                        raise GobEncodeError(f"field {key!r}: {v} does not fit a Go uint64")
+                    u = v
+                out.append(i - last)
+                last = i
+                if u < 0x80:
+                    out.append(u)
+                else:
+                    n = (u.bit_length() + 7) >> 3
+                    out.append(256 - n)
+                    out += u.to_bytes(n, "big")
+            elif code == _E_STR:
+                v = getattr(event, attr)
+                if not v:
+                    continue
+                if type(v) is not str:
+                    raise GobEncodeError(f"field {key!r}: {v!r} is not a string")
+                out.append(i - last)
+                last = i
+                _put_bytes(out, v.encode("utf-8", "surrogateescape"))
+            elif code == _E_FLAGS:
+                out.append(i - last)
+                last = i
+                out += b"\x01\x01\x00" if event.container_started else b"\x00"  # {true} or {}
+            elif code == _E_ARGS:
+                if event.args:
+                    out.append(i - last)
+                    last = i
+                    self._args(out, event.args)
             else:
-                v = getattr(event, _ATTR[key])
-            if _is_zero(t, v):
-                continue
-            _put_uint(out, i - last)
-            last = i
-            if key == "args":
-                self._args(out, v)
-            else:
+                v = getattr(event, attr)
+                if _is_zero(t, v):
+                    continue
+                out.append(i - last)
+                last = i
                 self._value(out, t, v, f"field {key!r}")
-        _put_uint(out, 0)
+        out.append(0)
 
 
 def dumps(events: Iterable[Event]) -> bytes:
@@ -663,6 +729,9 @@ def _wire_type(buf: bytes, pos: int) -> tuple[WireType, int]:
 
 Reader = Callable[[bytes, int, int], tuple[Any, int]]
 _SKIP = object()  # an event no signature selects
+# Steps of the trace.Event reader (integers first, then strings: the loop tests ranges).
+_S_INT, _S_UINT, _S_ID, _S_STR, _S_NAME, _S_CONTAINER, _S_ARGS, _S_FLAGS, _S_NESTED, _S_VALUE, _S_IGNORE = range(11)
+_A_VALUE, _A_META, _A_META_ANY, _A_IGNORE = range(4)
 
 
 def _json_shape(t: GoType, v: Any) -> Any:
@@ -702,6 +771,7 @@ class GobDecoder:
         self._wire: dict[int, WireType] = {}
         self._readers: dict[tuple[int, bool], Reader] = {}
         self._event_plans: dict[int, Any] = {}
+        self._iface_cache: dict[tuple[bytes, int], tuple[Reader, GoType | None, bool]] = {}
         self._buf = bytearray()
         self._pos = 0       # next unread byte in _buf
         self._base = 0      # stream offset of _buf[0]
@@ -714,10 +784,6 @@ class GobDecoder:
         while len(self._buf) - self._pos < n:
             if self._eof:
                 return False
-            if self._pos > 1 << 16:  # drop what has been consumed
-                del self._buf[:self._pos]
-                self._base += self._pos
-                self._pos = 0
             want = max(n - (len(self._buf) - self._pos), 1 << 16)
             chunk = self._read1(want) if self._read1 is not None else self.stream.read(want)
             if not chunk:
@@ -749,6 +815,10 @@ class GobDecoder:
     def _take(self) -> tuple[int, int, bytes] | str | None:
         """The next message: (stream offset, header length, body); None at the end; or what is wrong
         with its framing (the stream is positioned at the message still)."""
+        if self._pos > 1 << 16:  # drop what has been consumed (only here: positions stay valid)
+            del self._buf[:self._pos]
+            self._base += self._pos
+            self._pos = 0
         if not self._fill(1):
             return None
         start = self._base + self._pos
@@ -830,6 +900,7 @@ class GobDecoder:
                 raise _Bad("the message ends in the middle of a value", len(body)) from None
 
     def _forget(self, tids: set[int]) -> None:
+        self._iface_cache.clear()
         for tid in tids:
             del self._wire[tid]
             self._event_plans.pop(tid, None)
@@ -1005,17 +1076,50 @@ class GobDecoder:
         return lambda: None  # nil slices, maps, interfaces, []byte (and recursive structs)
 
     def _interface(self, buf: bytes, p: int, depth: int) -> tuple[Any, int]:
+        # Fast path: a type name and type id seen before (the usual case), read as one lookup.
+        b = buf[p]
+        if b == 0:
+            return None, p + 1  # nil
+        if b < 0x80:
+            q = p + 1 + b
+            t = buf[q] if q < len(buf) else 1
+            if t < 0x80 and not t & 1:
+                known = self._iface_cache.get((buf[p + 1:q], t >> 1))
+                r = q + 1
+            elif t == 0xFF and q + 1 < len(buf) and not buf[q + 1] & 1:
+                known = self._iface_cache.get((buf[p + 1:q], buf[q + 1] >> 1))
+                r = q + 2
+            else:
+                known = None
+            if known is not None:
+                read, shape, singleton = known
+                c = buf[r]
+                if c < 0x80:
+                    r += 1
+                else:
+                    c, r = _uint(buf, r)
+                if c > len(buf) - r:
+                    raise _Bad(f"interface value of {c} bytes exceeds the message", r)
+                if singleton:
+                    if buf[r] != 0:
+                        raise _Bad(f"a value must start with field delta 0, not {buf[r]}", r)
+                    r += 1
+                value, r = read(buf, r, depth + 1)
+                return (value if shape is None else _json_shape(shape, value)), r
+        return self._interface_slow(buf, p, depth)
+
+    def _interface_slow(self, buf: bytes, p: int, depth: int) -> tuple[Any, int]:
         if depth > self.limits.max_depth:
             raise _Bad("values nested too deep", p)
         n, p = _uint(buf, p)
-        if n == 0:
-            return None, p  # nil
         if n > self.limits.max_name:
             raise _Bad(f"interface type name of {n} bytes is too long", p)
         end = p + n
         if end > len(buf):
             raise _Bad("interface type name runs past the message", p)
-        name = buf[p:end].decode("utf-8", "replace")
+        raw_name = buf[p:end]
+        name = raw_name.decode("utf-8", "replace")
+        defined = len(self._wire)
         tid, p = self._type_sequence(buf, end)
         at = p
         count, p = _uint(buf, p)
@@ -1023,8 +1127,12 @@ class GobDecoder:
             raise _Bad(f"interface value of {count} bytes exceeds the message", at)
         value, p = self._value(tid, buf, p, depth + 1)
         known = REGISTERED.get(name)
-        if known is not None and not known.builtin:
-            value = _json_shape(known, value)
+        shape = known if known is not None and not known.builtin else None
+        if shape is not None:
+            value = _json_shape(shape, value)
+        if len(self._wire) == defined and len(self._iface_cache) < 1024:  # bounded: names are the stream's
+            wire = self._wire.get(tid)
+            self._iface_cache[(raw_name, tid)] = (self._reader(tid, 0), shape, wire is None or wire.kind != K_STRUCT)
         return value, p
 
     def _skip_interface(self, buf: bytes, p: int, depth: int) -> tuple[None, int]:
@@ -1080,61 +1188,139 @@ class GobDecoder:
             raise _Bad(f"a {self._type_name(tid)} value is not a trace.Event", 0)
         if not {name for name, _ in wire.fields} & {"EventName", "EventID"}:
             raise _Bad(f"struct {wire.name or tid} is not a trace.Event (no EventName)", 0)
-        # One step per wire field: (what, reader, key)
-        steps: list[tuple[str, Any, str]] = []
+        # One step per wire field: (code, reader, key). The loop below is the decoding hot path:
+        # varints of one byte (most field deltas, small ints, string lengths) are read inline.
+        steps: list[tuple[int, Any, str]] = []
         for go_name, ftid in wire.fields:
             expected = _EVENT_KINDS.get(go_name)
             if expected is not None:
                 self._check(go_name, expected, ftid)
             key = _EVENT_KEYS.get(go_name, "")
             if go_name == "EventName":
-                steps.append(("name", _str, key))
-            elif go_name in ("EventID", "ContainerID", "ContextFlags", "Args"):
-                steps.append((go_name, self._reader(ftid, 0) if go_name != "Args" else self._args_reader(ftid),
-                              key))
+                steps.append((_S_NAME, None, key))
+            elif go_name == "EventID":
+                steps.append((_S_ID, None, key))
+            elif go_name == "ContainerID":
+                steps.append((_S_CONTAINER, None, key))
+            elif go_name == "ContextFlags":
+                steps.append((_S_FLAGS, self._reader(ftid, 0), key))
+            elif go_name == "Args":
+                steps.append((_S_ARGS, self._args_reader(ftid), key))
             elif go_name in _NESTED_KEYS:
-                steps.append(("nested", self._reader(ftid, 0), go_name))
+                steps.append((_S_NESTED, self._reader(ftid, 0), go_name))
             elif expected is not None and expected.builtin:
-                steps.append(("field", _BUILTIN_READERS[expected.kind], key))
+                steps.append(({K_INT: _S_INT, K_UINT: _S_UINT, K_STRING: _S_STR}[expected.kind], None, key))
             elif expected is not None:
-                steps.append(("value", self._reader(ftid, 0), key))
+                steps.append((_S_VALUE, self._reader(ftid, 0), key))
             else:
-                steps.append(("ignore", self._reader(ftid, 0), go_name))  # a field v0.8.3 does not have
+                steps.append((_S_IGNORE, self._reader(ftid, 0), go_name))  # a field v0.8.3 does not have
         nf = len(steps)
         names = self.names
         args_tid = dict(wire.fields).get("Args")
         skip_args = self._args_reader(args_tid, skip=True) if args_tid is not None else None
+        from_trusted = Event.from_trusted
+
+        codes = [code for code, _, _ in steps]
+
+        def peek(buf: bytes, p: int) -> tuple[str, int, int] | None:
+            """(event name, position after it, its field number), stepping over the fields before it
+            without building them; None when a field before it is not a plain int or string."""
+            field = -1
+            while True:
+                b = buf[p]
+                if b < 0x80:
+                    p += 1
+                else:
+                    b, p = _uint(buf, p)
+                if b == 0:
+                    return "", p - 1, field  # no name: the end mark is read by the caller
+                field += b
+                if field >= nf:
+                    return None
+                code = codes[field]
+                b = buf[p]
+                if code == _S_NAME:
+                    if b < 0x80:
+                        return buf[p + 1:p + 1 + b].decode("utf-8", "replace"), p + 1 + b, field
+                    name, p = _str(buf, p)
+                    return name, p, field
+                if code <= _S_ID:
+                    p += 1 if b < 0x80 else 257 - b
+                elif code <= _S_CONTAINER:
+                    if b < 0x80:
+                        p += 1 + b
+                    else:
+                        n, p = _uint(buf, p)
+                        p += n
+                else:
+                    return None
 
         def plan(buf: bytes, p: int) -> Any:
             data: dict[str, Any] = {}
             name, event_id, container_id, started, args = "", 0, "", False, []
             skip = False
             field = -1
+            end = len(buf)
+            if names is not None:
+                peeked = peek(buf, p)
+                if peeked is not None and peeked[0] not in names:
+                    # not selected: only what may follow the name is walked (type definitions)
+                    name, p, field = peeked
+                    skip = True
             while True:
                 at = p
-                delta, p = _uint(buf, p)
+                b = buf[p]
+                if b < 0x80:
+                    delta = b
+                    p += 1
+                else:
+                    delta, p = _uint(buf, p)
                 if delta == 0:
                     break
                 field += delta
                 if field >= nf:
                     raise _Bad(f"field number {field} of trace.Event does not exist", at)
-                what, read, key = steps[field]
-                if what == "field":
-                    data[key], p = read(buf, p)
-                elif what == "name":
-                    name, p = read(buf, p)
-                    if names is not None and name not in names:
-                        skip = True  # go on only for the type definitions the rest may hold
-                elif what == "EventID":
-                    event_id, p = read(buf, p, 1)
-                elif what == "ContainerID":
-                    container_id, p = read(buf, p, 1)
-                elif what == "ContextFlags":
-                    flags, p = read(buf, p, 1)
-                    started = bool(flags.get("ContainerStarted"))
-                elif what == "Args":
+                code, read, key = steps[field]
+                if code <= _S_ID:  # an integer
+                    b = buf[p]
+                    if b < 0x80:
+                        u = b
+                        p += 1
+                    else:
+                        q = p + 257 - b
+                        if b < 0xF8 or q > end:
+                            raise _Bad("invalid or truncated integer", p)
+                        u = int.from_bytes(buf[p + 1:q], "big")
+                        p = q
+                    v = u if code == _S_UINT else (~(u >> 1) if u & 1 else u >> 1)
+                    if code == _S_ID:
+                        event_id = v
+                    else:
+                        data[key] = v
+                elif code <= _S_CONTAINER:  # a string
+                    b = buf[p]
+                    if b < 0x80:
+                        q = p + 1 + b
+                        if q > end:
+                            raise _Bad(f"length {b} exceeds the {end - p - 1} bytes left in the message", p)
+                        v = buf[p + 1:q].decode("utf-8", "replace")
+                        p = q
+                    else:
+                        v, p = _str(buf, p)
+                    if code == _S_STR:
+                        data[key] = v
+                    elif code == _S_NAME:
+                        name = v
+                        if names is not None and v not in names:
+                            skip = True  # go on only for the type definitions the rest may hold
+                    else:
+                        container_id = v
+                elif code == _S_ARGS:
                     args, p = (skip_args if skip else read)(buf, p, 1)
-                elif what == "nested":
+                elif code == _S_FLAGS:
+                    flags, p = read(buf, p, 1)
+                    started = flags.get("ContainerStarted") is True
+                elif code == _S_NESTED:
                     nested, p = read(buf, p, 1)
                     for sub, wire_key in _NESTED_KEYS[key].items():
                         if nested.get(sub):
@@ -1142,15 +1328,16 @@ class GobDecoder:
                             if wire_key == "containerId":
                                 container_id = nested[sub]
                 else:
-                    value, p = read(buf, p, 1)
-                    if what == "value":
-                        data[key] = value
-            if p != len(buf):
-                raise _Bad(f"{len(buf) - p} bytes follow the event in its message", p)
+                    v, p = read(buf, p, 1)
+                    if code == _S_VALUE:
+                        data[key] = v
+            if p != end:
+                raise _Bad(f"{end - p} bytes follow the event in its message", p)
             if skip or (names is not None and name not in names):  # (a zero name is not sent)
                 return _SKIP
-            data.setdefault("argsNum", 0)
-            return Event.from_trusted(data, name, event_id, container_id, started, args)
+            if "argsNum" not in data:
+                data["argsNum"] = 0
+            return from_trusted(data, name, event_id, container_id, started, args)
 
         return plan
 
@@ -1167,42 +1354,76 @@ class GobDecoder:
                 meta = self._wire.get(ftid)
                 if meta is None or meta.kind != K_STRUCT:
                     raise _Bad("Argument.ArgMeta is not a struct", 0)
-                steps.append(("meta", self._reader(ftid, 0)))
+                if meta.fields == (("Name", K_STRING), ("Type", K_STRING)):
+                    steps.append((_A_META, None))  # Tracee's layout, read inline
+                else:
+                    steps.append((_A_META_ANY, self._reader(ftid, 0)))
             elif go_name == "Value":
                 if ftid != K_INTERFACE:
                     raise _Bad(f"Argument.Value is {self._type_name(ftid)}, not an interface", 0)
-                steps.append(("value", self._skip_interface if skip else self._interface))
+                steps.append((_A_VALUE, self._skip_interface if skip else self._interface))
             else:
-                steps.append(("ignore", self._reader(ftid, 0)))
+                steps.append((_A_IGNORE, self._reader(ftid, 0)))
         nf = len(steps)
 
         def read_args(buf: bytes, p: int, depth: int) -> tuple[list, int]:
+            end = len(buf)
             at = p
             n, p = _uint(buf, p)
             if n > len(buf) - p:
                 raise _Bad(f"{n} arguments exceed the message", at)
             out = []
             for _ in range(n):
-                arg = {"name": "", "type": "", "value": None}
+                arg_name, arg_type, value = "", "", None
                 field = -1
                 while True:
                     at = p
-                    delta, p = _uint(buf, p)
+                    b = buf[p]
+                    if b < 0x80:
+                        delta = b
+                        p += 1
+                    else:
+                        delta, p = _uint(buf, p)
                     if delta == 0:
                         break
                     field += delta
                     if field >= nf:
                         raise _Bad(f"field number {field} of trace.Argument does not exist", at)
-                    what, read = steps[field]
-                    value, p = read(buf, p, depth + 1)
-                    if what == "meta":
-                        name, decl = value.get("Name", ""), value.get("Type", "")
-                        if type(name) is not str or type(decl) is not str:
+                    code, read = steps[field]
+                    if code == _A_VALUE:
+                        value, p = read(buf, p, depth + 1)
+                    elif code == _A_META:
+                        mfield = -1
+                        while True:
+                            at = p
+                            d = buf[p]
+                            p += 1
+                            if d == 0:
+                                break
+                            mfield += d
+                            if mfield > 1 or d >= 0x80:
+                                raise _Bad(f"field number {mfield} of trace.ArgMeta does not exist", at)
+                            b = buf[p]
+                            if b < 0x80:
+                                q = p + 1 + b
+                                if q > end:
+                                    raise _Bad(f"length {b} exceeds the message", p)
+                                text = buf[p + 1:q].decode("utf-8", "replace")
+                                p = q
+                            else:
+                                text, p = _str(buf, p)
+                            if mfield == 0:
+                                arg_name = text
+                            else:
+                                arg_type = text
+                    elif code == _A_META_ANY:
+                        meta, p = read(buf, p, depth + 1)
+                        arg_name, arg_type = meta.get("Name", ""), meta.get("Type", "")
+                        if type(arg_name) is not str or type(arg_type) is not str:
                             raise _Bad("argument name and type must be strings", p)
-                        arg["name"], arg["type"] = name, decl
-                    elif what == "value":
-                        arg["value"] = value
-                out.append(arg)
+                    else:
+                        _, p = read(buf, p, depth + 1)
+                out.append({"name": arg_name, "type": arg_type, "value": value})
             return out, p
 
         return read_args

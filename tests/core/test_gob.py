@@ -264,3 +264,26 @@ def test_hand_written_definitions_match_the_encoders():
     enc._pending = bytearray()
     enc._type_id(GoType(gob.K_SLICE, "[]string", elem=gob.STRING))
     assert bytes(enc._pending) == _def(65, _wire_slice("[]string", 6, 65))
+
+
+def test_a_long_stream_read_in_small_pieces_decodes_whole():
+    class Trickle(io.RawIOBase):
+        """A pipe that hands out at most 1000 bytes per read."""
+
+        def __init__(self, data: bytes) -> None:
+            self.data, self.pos = data, 0
+
+        def readable(self) -> bool:
+            return True
+
+        def read1(self, n: int = -1) -> bytes:
+            chunk = self.data[self.pos:self.pos + min(n, 1000)]
+            self.pos += len(chunk)
+            return chunk
+
+        read = read1
+
+    events = [ptrace(pid) for pid in range(5000)]  # about 600 KB: the read buffer is recycled
+    errors: list[GobError] = []
+    decoder = GobDecoder(Trickle(dumps(events)), on_error=errors.append)
+    assert [e.process_id for e in decoder.events()] == list(range(5000)) and not errors
