@@ -101,7 +101,7 @@ def test_version(cli):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["run", "--input", "nope:x"], "--input nope:x: unknown input 'nope' (available: file)"),
+    (["run", "--input", "nope:x"], "--input nope:x: unknown input 'nope' (available: file, gob)"),
     (["run", "--input", "file:/does/not/exist"], "--input file:/does/not/exist: No such file or directory"),
     (["run", "--input", "file:-", "--output", "carrier-pigeon"], "unknown output 'carrier-pigeon'"),
     (["run", "--input", "file:-", "--rules", "NOPE-1"], "--rules: unknown signature ID NOPE-1"),

@@ -20,6 +20,7 @@ def test_installed_plugins_are_discovered_with_versions(cli):
     # The core's own features are plugins too, registered through the same door.
     assert plugins["file-input"]["distribution"] == plugins["stdout-output"]["distribution"] == "tracee"
     assert plugins["file-input"]["provides"]["inputs"] == ["file"]
+    assert plugins["gob-input"]["distribution"] == "tracee" and plugins["gob-input"]["provides"]["inputs"] == ["gob"]
     assert plugins["stdout-output"]["provides"]["outputs"] == ["stdout", "json"]
     example = next(p for p in plugins.values() if p["distribution"] == "tracee-sig-example")
     assert "EXAMPLE-1" in example["provides"]["signatures"]
