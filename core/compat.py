@@ -49,7 +49,7 @@ def build(host) -> click.Command:
     @click.option("--list-events", "list_events_", is_flag=True, help="Print the events the signatures need and exit.")
     @click.option("--input-tracee", multiple=True, metavar="KEY:VALUE",
                   help="file:PATH or file:stdin, and format:json or format:gob (repeatable).")
-    @click.option("--output-template", metavar="PATH", help="Jinja2 template for each finding.")
+    @click.option("--output-template", metavar="PATH", help="Go (Tracee's) or Jinja2 template for each finding.")
     @click.option("--config", metavar="FILE", envvar="TRACEE_CONFIG", help="Tuning file.")
     @click.option("--strict-plugins", is_flag=True, help="Plugin or rule load failures are fatal.")
     @click.pass_context

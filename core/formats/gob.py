@@ -8,7 +8,7 @@ do both, here.
 
 Why hand-written: there is no maintained Python implementation of gob (PyPI has only
 abandoned, partial ports) and Go's own package cannot be called from Python. The wire format
-is Go's documented one (pkg.go.dev/encoding/gob, "Encoding Details"); tests/interop/gob proves
+is Go's documented one (pkg.go.dev/encoding/gob, "Encoding Details"); tests/interop/go proves
 both directions against Go's own encoder and decoder.
 
 The decoder is bounded: a message is at most `Limits.max_message` bytes, every count is

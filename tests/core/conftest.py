@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -14,6 +15,7 @@ import pytest
 from tracee.testing import pip_install
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+GO_SOURCE = Path(__file__).resolve().parents[1] / "interop" / "go"
 DATA = Path(__file__).resolve().parent / "data"
 BIN = Path(sys.executable).parent
 # The plugins the core's tests are written against (the core's own entry points always load).
@@ -77,3 +79,21 @@ def _cli():
 @pytest.fixture(name="data")
 def _data() -> Path:
     return DATA
+
+
+@pytest.fixture(scope="session")
+def gointerop(tmp_path_factory) -> str:
+    """The Go program of tests/interop/go (gob both ways, text/template), built with `go build`."""
+    go = shutil.which("go")
+    if go is None:
+        if os.geteuid() != 0:
+            pytest.skip("needs Go (apt-get install golang-go; CI installs it): not root, so not installed here")
+        pytest.fail("go is not installed: scripts/test installs golang-go, or run apt-get install golang-go")
+    out = tmp_path_factory.mktemp("go") / "gointerop"
+    env = {**os.environ, "GOFLAGS": "-mod=mod", "GOPROXY": "off", "CGO_ENABLED": "0"}
+    if "HOME" not in env:
+        env["GOCACHE"] = str(out.parent / "cache")
+    r = subprocess.run([go, "build", "-o", str(out), "."], cwd=GO_SOURCE, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return str(out)

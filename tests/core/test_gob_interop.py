@@ -1,7 +1,7 @@
 """gob against Go itself: Go's encoding/gob decodes our stream, and we decode Go's, field for field.
 
-The Go program (tests/interop/gob) mirrors Tracee v0.8.3's trace.Event and registers the types
-tracee-rules registers; it is built here with `go build` (Debian's golang-go, standard library only).
+The Go program (tests/interop/go, the `gointerop` fixture) mirrors Tracee v0.8.3's trace.Event and
+registers the types tracee-rules registers (Debian's golang-go, standard library only).
 """
 
 from __future__ import annotations
@@ -21,25 +21,7 @@ from gob_samples import argument, varied_events
 from tracee import Event
 from tracee.formats.gob import GobDecoder, GobEncoder, concrete_type, loads
 
-GO_SOURCE = Path(__file__).resolve().parents[1] / "interop" / "gob"
 N_EVENTS = 10_000
-
-
-@pytest.fixture(scope="session")
-def gobinterop(tmp_path_factory) -> str:
-    go = shutil.which("go")
-    if go is None:
-        if os.geteuid() != 0:
-            pytest.skip("needs Go (apt-get install golang-go; CI installs it): not root, so not installed here")
-        pytest.fail("go is not installed: scripts/test installs golang-go, or run apt-get install golang-go")
-    out = tmp_path_factory.mktemp("go") / "gobinterop"
-    env = {**os.environ, "GOFLAGS": "-mod=mod", "GOPROXY": "off", "CGO_ENABLED": "0"}
-    if "HOME" not in env:
-        env["GOCACHE"] = str(out.parent / "cache")
-    r = subprocess.run([go, "build", "-o", str(out), "."], cwd=GO_SOURCE, env=env,
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
-    return str(out)
 
 
 def run_go(binary: str, mode: str, data: bytes) -> bytes:
@@ -85,11 +67,11 @@ def same(got, want, path="") -> None:
 
 
 # -- the tests -------------------------------------------------------------------------------------
-def test_go_decodes_our_stream_with_identical_values(gobinterop):
+def test_go_decodes_our_stream_with_identical_values(gointerop):
     events = varied_events(N_EVENTS)
     encoder = GobEncoder()
     stream = b"".join(encoder.encode(e) for e in events)
-    lines = run_go(gobinterop, "decode", stream).decode().splitlines()
+    lines = run_go(gointerop, "decode", stream).decode().splitlines()
     assert len(lines) == N_EVENTS
     for i, (event, line) in enumerate(zip(events, lines)):
         got = json.loads(line)
@@ -97,23 +79,23 @@ def test_go_decodes_our_stream_with_identical_values(gobinterop):
         assert got["types"] == [expected_go_type(a) for a in event.args], f"event {i}"
 
 
-def test_we_decode_gos_stream_identically(gobinterop):
+def test_we_decode_gos_stream_identically(gointerop):
     events = varied_events(N_EVENTS, seed=41)
     jsonl = "".join(e.to_json() + "\n" for e in events).encode()
-    stream = run_go(gobinterop, "encode", jsonl)
+    stream = run_go(gointerop, "encode", jsonl)
     decoded = loads(stream)
     assert len(decoded) == N_EVENTS
     for i, (want, got) in enumerate(zip(events, decoded)):
         same(json.loads(got.to_json()), expected_json(want), f"event {i}")
 
 
-def test_go_and_we_agree_on_the_argument_types_tracee_sends(gobinterop):
+def test_go_and_we_agree_on_the_argument_types_tracee_sends(gointerop):
     # The Go side converts JSON to the values tracee-ebpf's decoder makes for each declared type;
     # our encoder picks the same ones: Go sees them after our encoding with the same %T.
     events = [Event("x", [argument(random.Random(k), k)]) for k in range(24)]
-    via_go = run_go(gobinterop, "decode", run_go(gobinterop, "encode",
+    via_go = run_go(gointerop, "decode", run_go(gointerop, "encode",
                                                  "".join(e.to_json() + "\n" for e in events).encode()))
-    via_us = run_go(gobinterop, "decode", _stream(events))
+    via_us = run_go(gointerop, "decode", _stream(events))
     assert [json.loads(x)["types"] for x in via_go.splitlines()] == \
            [json.loads(x)["types"] for x in via_us.splitlines()]
 
@@ -123,11 +105,11 @@ def _stream(events: list[Event]) -> bytes:
     return b"".join(encoder.encode(e) for e in events)
 
 
-def test_name_prefiltering_keeps_the_type_definitions_of_skipped_events(gobinterop):
+def test_name_prefiltering_keeps_the_type_definitions_of_skipped_events(gointerop):
     # Go's encoder defines a type inside the first event that holds one; skipping that event must
     # still read the definition, or every later event with that type would be lost.
     events = varied_events(600, seed=7)
-    stream = run_go(gobinterop, "encode", "".join(e.to_json() + "\n" for e in events).encode())
+    stream = run_go(gointerop, "encode", "".join(e.to_json() + "\n" for e in events).encode())
     errors = []
     decoder = GobDecoder(io.BytesIO(stream), event_names={"ptrace"}, on_error=errors.append)
     kept = list(decoder.events())
@@ -136,10 +118,10 @@ def test_name_prefiltering_keeps_the_type_definitions_of_skipped_events(gobinter
     assert [json.loads(e.to_json()) for e in kept] == [expected_json(e) for e in want]
 
 
-def test_tracee_rules_reads_gos_gob_stream_from_stdin(gobinterop):
+def test_tracee_rules_reads_gos_gob_stream_from_stdin(gointerop):
     # the seed's pipeline: tracee-ebpf -o format:gob | tracee-rules --input-tracee file:stdin --input-tracee format:gob
     shadow = Path(__file__).resolve().parent / "data" / "shadow.jsonl"
-    stream = run_go(gobinterop, "encode", shadow.read_bytes())
+    stream = run_go(gointerop, "encode", shadow.read_bytes())
     r = subprocess.run([str(Path(sys.executable).parent / "tracee-rules"), "--input-tracee", "file:stdin",
                         "--input-tracee", "format:gob", "--rules", "EXAMPLE-1"],
                        input=stream, capture_output=True, timeout=120)

@@ -79,8 +79,11 @@ def test_output_contract(tmp_path):
     assert_output_contract(next(s for s in specs if s.name == "template"), str(path))
 
 
-def test_a_go_template_is_refused_clearly(tmp_path):
+def test_a_go_template_runs_as_tracee_rules_runs_it(tmp_path):
     path = tmp_path / "rawjson.tmpl"
-    path.write_text('{"Data":{{ toJson .Data }}}\n')
-    with pytest.raises(ValueError, match=r"rawjson\.tmpl:1: this looks like a Go template"):
+    path.write_text('{"Data":{{ toJson .Data }},"Context":{{ toJson .Event.Payload }}}\n')
+    out = json.loads(render(Template, finding({"a": 1}), str(path)))
+    assert out["Data"] == {"a": 1} and out["Context"]["processName"] == "strace"
+    path.write_text("ok\n{{ nosuch .Data }}\n")
+    with pytest.raises(ValueError, match=r'rawjson\.tmpl:2:4: function "nosuch" not defined'):
         render(Template, finding(None), str(path))

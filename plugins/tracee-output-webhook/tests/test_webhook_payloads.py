@@ -103,10 +103,13 @@ def test_a_jinja2_template_file(tmp_path):
                             "map[n:3 path:/etc/shadow]", "data": {"n": 3, "path": "/etc/shadow"}}
 
 
-def test_a_go_template_file_is_one_clear_error(tmp_path):
+def test_a_go_template_file_runs_and_its_errors_name_the_line(tmp_path):
     path = tmp_path / "mine.tmpl"
-    path.write_text('{"Data":{{ toJson .Data }}}')
-    with pytest.raises(ValueError, match=r"mine.tmpl:1: this looks like a Go template \({{ toJson .D\)"):
+    path.write_text('{"Data":{{ toJson .Data }},"id":"{{ .SigMetadata.ID }}"}')
+    name, render = select_renderer(str(path))
+    assert name == "template" and json.loads(render(make_finding(3)))["Data"] == {"n": 3, "path": "/etc/shadow"}
+    path.write_text("{{ if .Data }}")
+    with pytest.raises(ValueError, match=r"mine.tmpl:1:1: unexpected EOF"):
         select_renderer(str(path))
 
 

@@ -32,20 +32,20 @@ _GO_FIELD = re.compile(r"\{\{-?[^}]*?(?:\{\{-?|\s|\()\.[A-Za-z_]")
 
 
 def compile_template(path: str, *, keep_trailing_newline: bool = True) -> Any:
-    """Compile a user's Jinja2 template file (filters `gomap`, `tojson`). Errors are ValueError
-    naming the file and line; a Go template (Tracee's format) is recognised and refused clearly.
-    Needs Jinja2, a dependency of the output plugins that take templates."""
+    """Compile a user's template file: a Go template (Tracee's format, run by the core's
+    tracee.formats.gotemplate over the finding as tracee-rules shows it) or Jinja2 (filters
+    `gomap`, `tojson`). Either has `render(template_context(finding))`; errors are ValueError
+    naming the file and line."""
     import jinja2
 
     try:
         source = Path(path).read_text()
     except OSError as exc:
         raise ValueError(f"{path}: {exc.strerror}") from None
-    go = _GO_FIELD.search(source)
-    if go:
-        line = source.count("\n", 0, go.start()) + 1
-        raise ValueError(f"{path}:{line}: this looks like a Go template ({go.group(0).strip()}); templates "
-                         "here are Jinja2: write {{ Data | tojson }} for {{ toJson .Data }}")
+    if _GO_FIELD.search(source):
+        from tracee.formats.gotemplate import FindingTemplate
+
+        return FindingTemplate(source, path)
     env = jinja2.Environment(keep_trailing_newline=keep_trailing_newline, undefined=jinja2.ChainableUndefined)
     env.filters["gomap"] = go_repr
     env.filters["tojson"] = to_json

@@ -153,7 +153,7 @@ def template_variables(finding: Finding) -> dict[str, Any]:
 
 
 def load_template(path: str) -> Renderer:
-    """A Jinja2 template file (core's compile_template: Go templates refused, errors name file:line)."""
+    """A template file: Jinja2, or a Go template (core's compile_template; errors name file:line)."""
     try:
         template = compile_template(path, keep_trailing_newline=False)
     except ValueError as exc:

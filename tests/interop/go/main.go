@@ -1,7 +1,8 @@
-// gobinterop proves the Python gob codec against Go's own encoding/gob:
+// gointerop proves the Python gob codec and Go-template engine against Go's own packages:
 //
-//	gobinterop decode   < events.gob    one JSON line per event: {"event": ..., "types": [%T of each arg value]}
-//	gobinterop encode   < events.jsonl  the events (Tracee JSON lines) as one gob stream, as tracee-ebpf writes it
+//	gointerop decode   < events.gob    one JSON line per event: {"event": ..., "types": [%T of each arg value]}
+//	gointerop encode   < events.jsonl  the events (Tracee JSON lines) as one gob stream, as tracee-ebpf writes it
+//	gointerop template FILE event|finding < data.json   FILE run by text/template over the data
 //
 // Any error ends the program with exit status 1 and the error on stderr.
 package main
@@ -18,8 +19,8 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fail(fmt.Errorf("usage: gobinterop decode|encode"))
+	if len(os.Args) < 2 {
+		fail(fmt.Errorf("usage: gointerop decode|encode|template FILE KIND"))
 	}
 	trace.Register()
 	out := bufio.NewWriterSize(os.Stdout, 1<<20)
@@ -29,6 +30,11 @@ func main() {
 		decodeStream(os.Stdin, out)
 	case "encode":
 		encodeLines(os.Stdin, out)
+	case "template":
+		if len(os.Args) != 4 {
+			fail(fmt.Errorf("usage: gointerop template FILE event|finding"))
+		}
+		runTemplate(os.Args[2], os.Args[3], os.Stdin, out)
 	default:
 		fail(fmt.Errorf("unknown mode %q", os.Args[1]))
 	}
@@ -79,6 +85,6 @@ func encodeLines(in io.Reader, out *bufio.Writer) {
 }
 
 func fail(err error) {
-	fmt.Fprintln(os.Stderr, "gobinterop:", err)
+	fmt.Fprintln(os.Stderr, "gointerop:", err)
 	os.Exit(1)
 }

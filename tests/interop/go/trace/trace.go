@@ -112,3 +112,14 @@ func Register() {
 	gob.Register([]DnsQueryData{})
 	gob.Register([]DnsResponseData{})
 }
+
+// Origin is trace.Event's method (v0.8.1+): where the event happened.
+func (e Event) Origin() string {
+	if e.ContextFlags.ContainerStarted {
+		return "container"
+	}
+	if e.ContainerID != "" {
+		return "container-init"
+	}
+	return "host"
+}
