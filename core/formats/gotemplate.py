@@ -31,8 +31,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-__all__ = ["FindingTemplate", "GoStruct", "GoTemplateError", "Template", "compile_template", "event_data", "finding_data",
-           "go_quote", "load", "sprint"]
+__all__ = ["FindingTemplate", "GoStruct", "GoTemplateError", "Template", "compile_template", "event_data",
+           "finding_data", "go_quote", "go_value", "load", "sprint"]
 
 
 class GoTemplateError(ValueError):
@@ -1029,9 +1029,10 @@ def load(path: str | Path) -> Template:
 
 
 # -- the data Tracee's templates see -----------------------------------------------------------------
-def _go_value(decl: str, value: Any) -> Any:
-    """An argument value as the Go value tracee-ebpf holds (structs for SlimCred, PktMeta ...)."""
-    from .gob import K_MAP, K_SLICE, K_STRUCT, REGISTERED, GobEncodeError, concrete_type
+def go_value(decl: str, value: Any) -> Any:
+    """An argument value as the Go value tracee-ebpf holds for its declared type `decl` (GoStruct
+    for SlimCred, PktMeta, HookedSymbolData ...), so that sprint() prints it as Go's %v does."""
+    from .gob import REGISTERED, GobEncodeError, concrete_type
 
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
@@ -1060,7 +1061,7 @@ def _view(go: Any, value: Any) -> Any:
 
 def _argument(arg: dict) -> GoStruct:
     meta = GoStruct("trace.ArgMeta", {"Name": arg.get("name", ""), "Type": arg.get("type", "")})
-    value = lambda: _go_value(arg.get("type") or "", arg.get("value"))  # noqa: E731
+    value = lambda: go_value(arg.get("type") or "", arg.get("value"))  # noqa: E731
     return GoStruct("trace.Argument", {"ArgMeta": meta, "Value": value}, embedded=("ArgMeta",),
                     json_value=lambda: {"name": arg.get("name", ""), "type": arg.get("type", ""), "value": value()})
 
