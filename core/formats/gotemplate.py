@@ -909,34 +909,41 @@ def _sprint_args(args: Sequence[Any]) -> str:
     return "".join(out)
 
 
-def _compare(op: str) -> Callable[..., bool]:
-    def basic(v: Any) -> Any:
-        if isinstance(v, (_NoValue, _Nil)) or v is None:
-            return None
-        if isinstance(v, (GoStruct, dict, list, tuple)):
-            raise TypeError(f"non-comparable type {_type_name(v)}")
-        return v
+def _basic(v: Any) -> Any:
+    if isinstance(v, (_NoValue, _Nil)) or v is None:
+        return None
+    if isinstance(v, (GoStruct, dict, list, tuple)):
+        raise TypeError(f"non-comparable type {_type_name(v)}")
+    return v
 
-    def fn(_: _Exec, a: Any, *others: Any) -> bool:
-        a = basic(a)
-        if op == "eq":
-            if not others:
-                raise TypeError("missing argument for comparison")
-            return any(a == basic(b) and type(a) is type(basic(b)) or (
-                isinstance(a, (int, float)) and isinstance(basic(b), (int, float)) and a == basic(b)
-                and not isinstance(a, bool) and not isinstance(basic(b), bool)) for b in others)
-        (b,) = others
-        b = basic(b)
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
+def _eq(_: _Exec, a: Any, *others: Any) -> bool:
+    """eq a b c...: a equals any of the others."""
+    if not others:
+        raise TypeError("missing argument for comparison")
+    a = _basic(a)
+    return any(_equal(a, _basic(b)) for b in others)
+
+
+def _order(op: str) -> Callable[..., bool]:
+    def fn(_: _Exec, a: Any, b: Any) -> bool:
+        a, b = _basic(a), _basic(b)
         if op == "ne":
-            return not fn_eq(_, a, b)
-        if type(a) is not type(b) and not (isinstance(a, (int, float)) and isinstance(b, (int, float))):
+            return not _equal(a, b)
+        numbers = isinstance(a, (int, float)) and isinstance(b, (int, float))
+        if not numbers and (type(a) is not type(b) or a is None):
             raise TypeError("incompatible types for comparison")
         return {"lt": a < b, "le": a <= b, "gt": a > b, "ge": a >= b}[op]
 
     return fn
-
-
-fn_eq = _compare("eq")
 
 
 def _default(_: _Exec, default: Any, *given: Any) -> Any:
@@ -968,8 +975,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "print": lambda e, *a: _sprint_args(a),
     "printf": lambda e, fmt, *a: sprintf(fmt, *a),
     "println": lambda e, *a: " ".join(sprint(x) for x in a) + "\n",
-    "eq": fn_eq, "ne": _compare("ne"), "lt": _compare("lt"), "le": _compare("le"), "gt": _compare("gt"),
-    "ge": _compare("ge"),
+    "eq": _eq, "ne": _order("ne"), "lt": _order("lt"), "le": _order("le"), "gt": _order("gt"),
+    "ge": _order("ge"),
     "html": lambda e, *a: _html.escape(_sprint_args(a), quote=True).replace("&#x27;", "&#39;"),
     "urlquery": lambda e, *a: urllib.parse.quote_plus(_sprint_args(a)),
     # Sprig's, as Tracee's templates use them
@@ -1044,7 +1051,7 @@ def go_value(decl: str, value: Any) -> Any:
 
 
 def _view(go: Any, value: Any) -> Any:
-    from .gob import K_MAP, K_SLICE, K_STRUCT
+    from .gob.wire import K_MAP, K_SLICE, K_STRUCT
 
     if go.kind == K_STRUCT and isinstance(value, dict):
         return GoStruct(f"trace.{go.name}", {name: _view(ft, value.get(key or name, value.get(name)))

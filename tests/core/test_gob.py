@@ -10,9 +10,8 @@ import pytest
 from gob_samples import varied_events
 
 from tracee import Event
-from tracee.formats import gob
 from tracee.formats.gob import (EVENT, GobDecoder, GobEncodeError, GobEncoder, GobError, GoType, Limits,
-                                dumps, loads)
+                                dumps, loads, types, wire)
 
 
 def ptrace(pid: int = 90731, name: str = "ptrace") -> Event:
@@ -31,7 +30,7 @@ def messages(data: bytes) -> list[tuple[int, int]]:
     """(offset, total length) of each message of a well-formed stream."""
     out, pos = [], 0
     while pos < len(data):
-        n, body = gob._uint(data, pos)
+        n, body = wire._uint(data, pos)
         out.append((pos, body - pos + n))
         pos = body + n
     return out
@@ -90,15 +89,15 @@ def test_values_keep_their_exact_value_when_they_do_not_fit_the_declared_type():
 def test_a_later_tracee_layout_decodes_its_known_fields():
     # v0.9+ adds MatchedScopes; later versions nest container and pod fields. Unknown fields are
     # ignored, as Go's decoder ignores them; the nested ones map onto the v0.8 flat fields.
-    container = gob._struct("Container", ("ID", gob.STRING, "id"), ("Name", gob.STRING, "name"),
-                            ("ImageName", gob.STRING, "image"))
-    later = gob._struct("Event", ("Timestamp", gob.INT, "timestamp"), ("EventName", gob.STRING, "eventName"),
-                        ("MatchedScopes", gob.UINT, "matchedScopes"), ("Container", container, "container"),
+    container = types._struct("Container", ("ID", types.STRING, "id"), ("Name", types.STRING, "name"),
+                            ("ImageName", types.STRING, "image"))
+    later = types._struct("Event", ("Timestamp", types.INT, "timestamp"), ("EventName", types.STRING, "eventName"),
+                        ("MatchedScopes", types.UINT, "matchedScopes"), ("Container", container, "container"),
                         ("Args", EVENT.fields[-1][1], "args"))
     enc = GobEncoder()
     enc._pending = bytearray()
     body = bytearray()
-    gob._put_int(body, enc._type_id(later))
+    wire._put_int(body, enc._type_id(later))
     enc._value(body, later, {"timestamp": 7, "eventName": "openat", "matchedScopes": 3,
                              "container": {"id": "abc", "name": "web", "image": "nginx"}, "args": []}, "event")
     data = bytes(enc._pending) + bytes([len(body)]) + bytes(body)
@@ -151,9 +150,9 @@ def test_counts_larger_than_the_message_are_refused_before_allocating():
     defs = enc.encode(ptrace())
     # an event whose Args slice claims 2^40 arguments in a 20-byte message
     body = bytearray()
-    gob._put_int(body, 65)
-    gob._put_uint(body, 28)  # field 27: Args
-    gob._put_uint(body, 1 << 40)
+    wire._put_int(body, 65)
+    wire._put_uint(body, 28)  # field 27: Args
+    wire._put_uint(body, 1 << 40)
     events, errors, _ = decode(defs + bytes([len(body)]) + bytes(body))
     assert len(events) == 1 and "1099511627776 arguments exceed the message" in errors[0].message
     assert errors[0].offset == len(defs) + 1 + 2 + 1  # where the count starts
@@ -163,10 +162,10 @@ def test_deeply_nested_values_are_refused():
     # type Event struct { EventName string; Kids []Event }, and a value nested 10,000 deep
     defs = _def(65, _wire_struct("Event", [("EventName", 6), ("Kids", 66)], 65)) + _def(66, _wire_slice("", 65, 66))
     value = bytearray()
-    gob._put_int(value, 65)
+    wire._put_int(value, 65)
     value += b"\x02\x01" * 10_000 + b"\x00" * 10_001
     framed = bytearray()
-    gob._put_uint(framed, len(value))
+    wire._put_uint(framed, len(value))
     events, errors, _ = decode(defs + bytes(framed) + bytes(value))
     assert events == [] and len(errors) == 1 and "values nested too deep" in errors[0].message
 
@@ -183,7 +182,7 @@ def test_type_definition_limits():
 
 def test_a_value_of_an_undefined_type_is_reported():
     body = bytearray()
-    gob._put_int(body, 99)
+    wire._put_int(body, 99)
     body += b"\x00"
     events, errors, _ = decode(bytes([len(body)]) + bytes(body) + dumps([ptrace()]))
     assert "type id 99 is used but not defined" in errors[0].message
@@ -224,45 +223,45 @@ def _common(name: str, tid: int) -> bytes:
     out = bytearray(b"\x01")  # CommonType
     if name:
         out += b"\x01"
-        gob._put_bytes(out, name.encode())
+        wire._put_bytes(out, name.encode())
         out += b"\x01"
     else:
         out += b"\x02"
-    gob._put_int(out, tid)
+    wire._put_int(out, tid)
     return bytes(out + b"\x00")
 
 
 def _wire_struct(name: str, fields: list[tuple[str, int]], tid: int) -> bytes:
     out = bytearray(b"\x03" + _common(name, tid) + b"\x01")
-    gob._put_uint(out, len(fields))
+    wire._put_uint(out, len(fields))
     for fname, ftid in fields:
         out += b"\x01"
-        gob._put_bytes(out, fname.encode())
+        wire._put_bytes(out, fname.encode())
         out += b"\x01"
-        gob._put_int(out, ftid)
+        wire._put_int(out, ftid)
         out += b"\x00"
     return bytes(out + b"\x00\x00")
 
 
 def _wire_slice(name: str, elem: int, tid: int) -> bytes:
     out = bytearray(b"\x02" + _common(name, tid) + b"\x01")
-    gob._put_int(out, elem)
+    wire._put_int(out, elem)
     return bytes(out + b"\x00\x00")
 
 
-def _def(tid: int, wire: bytes) -> bytes:
+def _def(tid: int, definition: bytes) -> bytes:
     body = bytearray()
-    gob._put_int(body, -tid)
-    body += wire
+    wire._put_int(body, -tid)
+    body += definition
     framed = bytearray()
-    gob._put_uint(framed, len(body))
+    wire._put_uint(framed, len(body))
     return bytes(framed + body)
 
 
 def test_hand_written_definitions_match_the_encoders():
     enc = GobEncoder()
     enc._pending = bytearray()
-    enc._type_id(GoType(gob.K_SLICE, "[]string", elem=gob.STRING))
+    enc._type_id(GoType(wire.K_SLICE, "[]string", elem=types.STRING))
     assert bytes(enc._pending) == _def(65, _wire_slice("[]string", 6, 65))
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-
-from conftest import BIN
+import sys
+from pathlib import Path
 
 from tracee import Event
 from tracee.formats.gob import dumps
+
+BIN = Path(sys.executable).parent
 
 
 def _stream(data) -> bytes:
@@ -47,3 +49,37 @@ def test_gob_from_stdin_with_a_corrupt_message_reports_its_offset_and_goes_on(da
     assert len(proc.stdout.splitlines()) == 2
     assert ", 1 dropped," in err.splitlines()[-1]
     assert "Traceback" not in err
+
+
+def test_a_live_gob_pipe_is_read_as_it_arrives(data):
+    # tracee-ebpf -o format:gob | tracee-rules ...: each finding comes out while the pipe is open
+    import time
+
+    from tracee.formats.gob import GobEncoder
+
+    event = Event.from_json((data / "shadow.jsonl").read_text().splitlines()[0])
+    encoder = GobEncoder()
+    proc = subprocess.Popen([str(BIN / "tracee-rules"), "--input-tracee", "file:stdin", "--input-tracee",
+                             "format:gob", "--rules", "EXAMPLE-1"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def next_finding() -> float:
+        start = time.monotonic()
+        while True:
+            line = proc.stdout.readline().decode()
+            assert line, proc.stderr.read().decode()
+            if line.startswith("Signature ID: EXAMPLE-1"):
+                return time.monotonic() - start
+
+    try:
+        proc.stdin.write(encoder.encode(event))  # type definitions and the first event
+        proc.stdin.flush()
+        next_finding()  # (includes start-up)
+        proc.stdin.write(encoder.encode(event))
+        proc.stdin.flush()
+        assert next_finding() < 1.0
+        assert proc.poll() is None  # still running: the pipe is open
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    assert proc.returncode == 0
