@@ -18,7 +18,7 @@ import tempfile
 import time
 
 from tracee import Event
-from tracee.api import InputContext, Reporter
+from tracee.api import InputContext
 from tracee.formats.gob import GobEncoder
 from tracee.inputs.file import FileInput
 from tracee.inputs.gob import GobInput
@@ -90,7 +90,7 @@ def main() -> None:
         f.write(json_data)
 
     def read(factory, path, names=None) -> int:
-        source = factory(InputContext(argument=path, event_names=names, reporter=Reporter()))
+        source = factory(InputContext(argument=path, event_names=names))
         count = sum(1 for _ in source.events())
         source.close()
         return count

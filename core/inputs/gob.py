@@ -10,6 +10,7 @@ from ..errors import UsageError
 from ..event import Event
 from ..formats.gob import GobDecoder, GobError
 from ..hookspecs import hookimpl
+from ..log import limit
 from .file import MAX_LINE_REPORTS
 
 
@@ -23,8 +24,7 @@ class GobInput:
 
     def __init__(self, context: InputContext) -> None:
         self.path = context.argument or "-"
-        self.reporter = context.reporter
-        self._reports = 0
+        self.log = context.log
         self._stream: BinaryIO
         if self.path in ("-", "stdin"):
             self._stream = sys.stdin.buffer
@@ -38,17 +38,13 @@ class GobInput:
         self.decoder = GobDecoder(self._stream, event_names=context.event_names, on_error=self._bad)
 
     def _bad(self, err: GobError) -> None:
-        self._reports += 1
-        if self._reports <= MAX_LINE_REPORTS:
-            more = " (further bad messages are only counted)" if self._reports == MAX_LINE_REPORTS else ""
-            self.reporter.error(f"{self.label}: {err}; message skipped{more}")
-        else:
-            self.reporter.errors += 1
+        self.log.error(f"{self.label}: {err}; message skipped",
+                       extra=limit("gob:bad-message", MAX_LINE_REPORTS, more="further bad messages are only counted"))
 
     def events(self) -> Iterator[Event]:
         yield from self.decoder.events()
         if self.decoder.stopped:
-            self.reporter.error(f"{self.label}: gob: {self.decoder.stopped}")
+            self.log.error(f"{self.label}: gob: {self.decoder.stopped}")
 
     def stats(self) -> dict[str, int]:
         d = self.decoder

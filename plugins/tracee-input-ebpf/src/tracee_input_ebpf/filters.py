@@ -21,12 +21,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-try:  # the catalog is moving from tracee.bpf to tracee.events
-    from tracee.events import catalog  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - until the move lands
-    from tracee.bpf import catalog
-
-from tracee.bpf.decoders import syscall_name
+from tracee.events import catalog
+from tracee.events.decoders import syscall_name
 from tracee.state import BoundedMap
 
 __all__ = ["HELP", "ArgFilter", "FilterError", "FilterSpec", "Matcher", "NumericFilter", "ProcessTreeFilter",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from tracee import Event
-from tracee.bpf.decoders import parse_args
+from tracee.events.decoders import parse_args
 from tracee.event import FIELDS
 from tracee.formats.gotemplate import GoTemplateError, event_data, go_value, load, sprint
 
