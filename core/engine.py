@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable
 from .api import Enricher
 from .event import Event
 from .log import limit
+from .predicates import Predicate, decoder_for
 from .signature import ALL, SIGNAL_SOURCE_COMPLETE, SOURCE_TRACEE, Finding, Signature, SignatureGroup
 
 __all__ = ["Engine", "EngineStats"]
@@ -48,10 +49,14 @@ class Engine:
     buckets (tracee, name, origin), (tracee, name, *), (tracee, *, origin), (tracee, *, *), each
     signature at most once, in load order. Members of a `SignatureGroup` that select an event are
     handed to their group in one call, at the place of the first of them.
+
+    A selector's predicates (`EventSelector.where`) narrow it: a signature whose selectors for an
+    event all have predicates gets the event only if one selector's predicates all may match
+    (`filter_predicates=False` hands it every event it names, to check a declaration is sound).
     """
 
     def __init__(self, signatures: Iterable[Signature], on_finding: Callable[[Finding], None],
-                 *, enrichers: Iterable[Enricher] = ()) -> None:
+                 *, enrichers: Iterable[Enricher] = (), filter_predicates: bool = True) -> None:
         self.signatures = list(signatures)
         self.enrichers = list(enrichers)
         self.stats = EngineStats()
@@ -61,7 +66,8 @@ class Engine:
         for sig in self.signatures:
             if sig.group is not None and sig.group not in self._groups:
                 self._groups.append(sig.group)
-        self._index: dict[tuple[str, str, str], list[int]] = {}
+        # (source, name, origin) -> [(position, predicates of that selector)]
+        self._index: dict[tuple[str, str, str], list[tuple[int, tuple[Predicate, ...]]]] = {}
         for pos, sig in enumerate(self.signatures):
             for sel in sig.get_selected_events():
                 if not sel.source:
@@ -69,9 +75,9 @@ class Engine:
                                 f"({sel.name or ALL}); it receives no events from it")
                     continue
                 key = (sel.source, sel.name or ALL, sel.origin or ALL)
-                bucket = self._index.setdefault(key, [])
-                if pos not in bucket:
-                    bucket.append(pos)
+                self._index.setdefault(key, []).append((pos, tuple(sel.where) if filter_predicates else ()))
+        # Events handed to a signature by a predicate check (the others count by route hits).
+        self._checked = [0] * len(self.signatures)
         # (name, origin) -> [handlers, hit count]: the hot path is one dict lookup per event.
         self._routes: dict[tuple[str, str], list[Any]] = {}
         self._started = False
@@ -110,14 +116,22 @@ class Engine:
 
     def _route(self, name: str, origin: str) -> list[Any]:
         index = self._index
-        positions: set[int] = set()
+        # position -> the predicate conjunctions of its selectors for this event; None when a
+        # selector without predicates selects it (nothing to check)
+        conditions: dict[int, list[tuple[tuple[Predicate, Any], ...]] | None] = {}
         for key in ((SOURCE_TRACEE, name, origin), (SOURCE_TRACEE, name, ALL),
                     (SOURCE_TRACEE, ALL, origin), (SOURCE_TRACEE, ALL, ALL)):
-            positions.update(index.get(key, ()))
+            for pos, where in index.get(key, ()):
+                if not where:
+                    conditions[pos] = None
+                elif pos not in conditions:
+                    conditions[pos] = [_bound(name, where)]
+                elif conditions[pos] is not None:
+                    conditions[pos].append(_bound(name, where))  # type: ignore[union-attr]
         # In load order; a group takes the place of its first selecting member.
         order: list[Signature | SignatureGroup] = []
         served: dict[int, list[int]] = {}  # id(signature or group) -> positions
-        for pos in sorted(positions):
+        for pos in sorted(conditions):
             sig = self.signatures[pos]
             unit: Signature | SignatureGroup = sig.group or sig
             if id(unit) not in served:
@@ -127,14 +141,49 @@ class Engine:
         handlers: list[_Handler] = []
         for unit in order:
             members = tuple(served[id(unit)])
+            checks = [conditions[p] for p in members]
             if isinstance(unit, SignatureGroup):
-                call = partial(unit.evaluate, members=tuple(self.signatures[p] for p in members))
-            else:
+                sigs = tuple(self.signatures[p] for p in members)
+                if all(c is None for c in checks):
+                    call = partial(unit.evaluate, members=sigs)
+                else:
+                    call = self._checked_group(unit, members, sigs, checks)
+            elif checks[0] is None:
                 call = unit.on_event
+            else:
+                call = self._checked_signature(unit, members[0], checks[0])
             handlers.append((members, call))
-        route = [tuple(handlers), 0]
+        route = [tuple(handlers), 0, tuple(p for p in conditions if conditions[p] is None)]
         self._routes[(name, origin)] = route
         return route
+
+    def _checked_signature(self, sig: Signature, pos: int, checks: list[Any]) -> Callable[[Event], None]:
+        checked = self._checked
+        on_event = sig.on_event
+
+        def call(event: Event) -> None:
+            if _passes(checks, event):
+                checked[pos] += 1
+                on_event(event)
+        return call
+
+    def _checked_group(self, group: SignatureGroup, members: tuple[int, ...], sigs: tuple[Signature, ...],
+                       checks: list[Any]) -> Callable[[Event], None]:
+        checked = self._checked
+        evaluate = group.evaluate
+        plan = tuple(zip(members, sigs, checks))
+
+        def call(event: Event) -> None:
+            chosen = []
+            for pos, sig, check in plan:
+                if check is None:
+                    chosen.append(sig)
+                elif _passes(check, event):
+                    checked[pos] += 1
+                    chosen.append(sig)
+            if chosen:
+                evaluate(event, members=tuple(chosen))
+        return call
 
     def dispatch(self, event: Event) -> None:
         """Hand one event to every signature that selects it."""
@@ -203,10 +252,11 @@ class Engine:
 
     def _count_dispatch(self) -> None:
         dispatched = {sid: 0 for sid in self._ids}
-        for handlers, hits in self._routes.values():
-            for served, _ in handlers:
-                for pos in served:
-                    dispatched[self._ids[pos]] += hits
+        for _handlers, hits, unchecked in self._routes.values():
+            for pos in unchecked:
+                dispatched[self._ids[pos]] += hits
+        for pos, n in enumerate(self._checked):
+            dispatched[self._ids[pos]] += n
         self.stats.dispatched = dispatched
 
     # -- errors ---------------------------------------------------------------------------------------
@@ -230,3 +280,19 @@ class Engine:
         errors[enricher.name] = errors.get(enricher.name, 0) + 1
         log.error(f"enricher {enricher.name} failed: {type(exc).__name__}: {exc}",
                   extra=limit(f"enricher:{enricher.name}"))
+
+
+def _bound(event_name: str, where: tuple[Predicate, ...]) -> tuple[tuple[Predicate, Any], ...]:
+    """Each predicate with the decoder of its argument in `event_name`'s events (raw -> printed)."""
+    return tuple((p, decoder_for(event_name, p)) for p in where)
+
+
+def _passes(conjunctions: list[tuple[tuple[Predicate, Any], ...]], event: Event) -> bool:
+    """One selector's predicates may all match (the union of a signature's selectors)."""
+    for conjunction in conjunctions:
+        for predicate, parser in conjunction:
+            if not predicate.may_match(event, parser):
+                break
+        else:
+            return True
+    return False

@@ -49,11 +49,25 @@ class SignatureMetadata:
 
 @dataclass(frozen=True)
 class EventSelector:
-    """Which events a signature receives. Empty name/origin mean `*`; an empty source, none."""
+    """Which events a signature receives. Empty name/origin mean `*`; an empty source, none.
+
+    `where` narrows it: predicates (`tracee.predicates`, or strings in Tracee's data-filter
+    spelling such as `"pathname=/etc/*"`) that an event must all meet for the rule to possibly
+    match it. The engine skips the signature for events that fail them, and an input may drop
+    in the kernel the events that no loaded signature's selectors can match.
+    """
 
     name: str = ALL
     origin: str = ALL
     source: str = SOURCE_TRACEE
+    where: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.where:
+            from .predicates import Predicate, parse
+
+            where = tuple(p if isinstance(p, Predicate) else parse(p) for p in self.where)
+            object.__setattr__(self, "where", where)
 
 
 @dataclass

@@ -26,7 +26,8 @@ from .plugins import PluginHost
 from .runner import load_signatures
 from .signature import Finding, Signature
 
-__all__ = ["FindingsCollector", "LogCapture", "assert_output_contract", "assert_signature_contract",
+__all__ = ["FindingsCollector", "LogCapture", "assert_declarations_sound", "assert_output_contract",
+           "assert_signature_contract",
            "capture_logs", "installed_signatures", "make_event", "pip_install", "run_signatures"]
 
 
@@ -183,6 +184,26 @@ def assert_signature_contract(sig: Signature) -> None:
     import json
 
     json.dumps(meta.to_dict())  # rawjson must be able to write the metadata
+
+
+def assert_declarations_sound(make_signatures: Callable[[], Sequence[Signature]], events: Iterable[Event]) -> int:
+    """The predicates the signatures declare (`EventSelector.where`) never hide an event a rule
+    would match: the same findings, in the same order, with the engine checking them and without.
+    `make_signatures` gives fresh signatures each call (they keep state). Returns how many
+    dispatches the predicates saved."""
+    import copy
+
+    events = list(events)
+    runs = []
+    for check in (True, False):
+        findings = FindingsCollector()
+        engine = Engine(make_signatures(), findings, filter_predicates=check)
+        engine.run(copy.deepcopy(events))  # signatures and enrichers may change events
+        runs.append(([(f.metadata.id, f.data, f.event.to_dict()) for f in findings],
+                     sum(engine.stats.dispatched.values())))
+    (checked, with_checks), (unchecked, without) = runs
+    assert checked == unchecked, "a declared predicate hides events the rule matches"
+    return without - with_checks
 
 
 def assert_output_contract(spec: Any, argument: str = "", options: dict[str, Any] | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import pytest
 
 from tracee import Event
@@ -197,3 +198,34 @@ def test_cel_python_runs_every_rule_transpiled(load_rules, cel_backend):
     (sig,) = loaded.signatures
     assert sig.group.backend.interpreted == 0
     assert run_signatures(loaded.signatures, [make_event("ptrace")]).ids == ["A"]
+
+
+def test_selectors_may_declare_filters(load_rules):
+    """`filters` (a tracee extension go-cel ignores): necessary conditions of a match."""
+    loaded = load_rules("""\
+        kind: SignaturesConfig
+        apiVersion: tracee.aquasecurity.github.io/v1alpha1
+        signatures:
+          - metadata: {id: F-1, name: f}
+            eventSelectors: [{source: tracee, name: security_file_open, filters: ["pathname=*/token"]}]
+            expression: "true"
+        """)
+    (sig,) = loaded.signatures
+    assert [str(p) for p in sig.get_selected_events()[0].where] == ["pathname suffix /token"]
+    events = [make_event("security_file_open", pathname=p) for p in ("/a/token", "/a/key")]
+    assert [f.event.get_arg("pathname") for f in run_signatures([sig], events)] == ["/a/token"]
+
+
+def test_a_bad_filter_is_reported_at_its_line(load_rules):
+    loaded = load_rules("""\
+        kind: SignaturesConfig
+        apiVersion: tracee.aquasecurity.github.io/v1alpha1
+        signatures:
+          - metadata: {id: F-2, name: f}
+            eventSelectors:
+              - {source: tracee, name: openat, filters: ["pathname=/a*b"]}
+            expression: "true"
+        """)
+    assert loaded.signatures == []
+    assert re.search(r"rules\.yaml: signature F-2: 6:\d+: filter 'pathname=/a\*b'.*only at the start or the end",
+                     loaded.output), loaded.output

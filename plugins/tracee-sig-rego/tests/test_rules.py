@@ -185,3 +185,26 @@ def test_all_benchmark_rules_fire_on_their_events():
     for sid, event in cases.items():
         ids = run_signatures(sigs, [event]).ids
         assert sid in ids, (sid, ids)
+
+
+def test_selectors_may_declare_filters_that_narrow_them(rules_dir):
+    """`filters` in a selector (a tracee extension Tracee ignores): necessary conditions of a match."""
+    from tracee.predicates import Predicate
+
+    text = rule_text("FLT-1", "FLT_1", ["security_file_open"], 'tracee_match { true }').replace(
+        '"origin": "*"}', '"origin": "*", "filters": ["pathname=/etc/*", "context.processName!=dpkg"]}')
+    (sig,) = load_rules(write_rule(rules_dir, "f.rego", text))
+    (selector,) = sig.get_selected_events()
+    assert selector.where == (Predicate("pathname", "prefix", ("/etc/",)),
+                              Predicate("process_name", "not_in", ("dpkg",), True))
+    events = [make_event("security_file_open", pathname=p, context={"process_name": c})
+              for p, c in [("/etc/a", "cat"), ("/tmp/a", "cat"), ("/etc/b", "dpkg")]]
+    assert [f.event.get_arg("pathname") for f in run_signatures([sig], events)] == ["/etc/a"]
+
+
+def test_a_bad_filter_names_the_file(rules_dir):
+    text = rule_text("FLT-2", "FLT_2", ["openat"], 'tracee_match { true }').replace(
+        '"origin": "*"}', '"origin": "*", "filters": ["pathname!=/etc/*"]}')
+    sigs = load_rules(write_rule(rules_dir, "bad.rego", text))
+    assert list(sigs) == []
+    assert "bad.rego: tracee_selected_events: filter 'pathname!=/etc/*': '*' patterns cannot be negated" in sigs.stderr

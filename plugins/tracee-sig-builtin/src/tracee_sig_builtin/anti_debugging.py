@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tracee import Event, EventSelector, Signature
+from tracee.predicates import arg as field
 from tracee.events.decoders import ptrace_request
 
 from ._common import arg, metadata
@@ -13,7 +14,7 @@ class AntiDebugging(Signature):
 
     metadata = metadata("TRC-2", "Anti-Debugging", "Process uses anti-debugging technique to block debugger",
                         3, "Defense Evasion: Execution Guardrails")
-    selected_events = [EventSelector("ptrace")]
+    selected_events = [EventSelector("ptrace", where=(field("request").equals("PTRACE_TRACEME"),))]
 
     def on_event(self, event: Event) -> None:
         if event.event_name != "ptrace":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tracee import Event, EventSelector, Signature
+from tracee.predicates import arg as field
 
 from ._common import WRITE, arg, file_access, flags_text, metadata
 
@@ -16,7 +17,8 @@ class CgroupReleaseAgent(Signature):
         "An Attempt to modify CGroups release agent file was detected. CGroups are a Linux kernel feature which "
         "can change a process's resource limitations. Adversaries may use this feature for container escaping.",
         3, "Privilege Escalation: Escape to Host", tags=())
-    selected_events = [EventSelector("security_file_open", origin="container")]
+    selected_events = [EventSelector("security_file_open", origin="container", where=(
+        field("pathname").endswith("/release_agent"), field("flags").opened_for("write")))]
 
     def on_event(self, event: Event) -> None:
         if event.event_name != "security_file_open":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from tracee import Event, EventSelector, Signature
+from tracee.predicates import arg as field
 from tracee.events.decoders import ptrace_request
 
 from ._common import WRITE, arg, file_access, flags_text, metadata
@@ -22,7 +23,11 @@ class CodeInjection(Signature):
 
     metadata = metadata("TRC-3", "Code injection", "Possible code injection into another process",
                         3, "Defense Evasion: Process Injection")
-    selected_events = [EventSelector("ptrace"), EventSelector("security_file_open"),
+    selected_events = [EventSelector("ptrace", where=(field("request").equals("PTRACE_POKETEXT"),)),
+                       # PROC_MEM is searched anywhere in the path, so only substrings are necessary
+                       EventSelector("security_file_open", where=(
+                           field("flags").opened_for("write"), field("pathname").contains("/proc/"),
+                           field("pathname").contains("/mem"))),
                        EventSelector("process_vm_writev")]
 
     def on_event(self, event: Event) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tracee import Event, EventSelector, Signature
+from tracee.predicates import arg as field
 
 from ._common import arg, metadata
 
@@ -16,7 +17,8 @@ class DiskMount(Signature):
         "Container device filesystem mount detected. A mount of a host device filesystem can be exploited by "
         "adversaries to perform container escape.",
         3, "Privilege Escalation: Escape to Host", tags=("container",))
-    selected_events = [EventSelector("security_sb_mount", origin="container")]
+    selected_events = [EventSelector("security_sb_mount", origin="container",
+                                     where=(field("dev_name").startswith("/dev/"),))]
 
     def on_event(self, event: Event) -> None:
         if event.event_name != "security_sb_mount":

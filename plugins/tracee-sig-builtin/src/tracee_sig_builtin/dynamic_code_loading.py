@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tracee import Event, EventSelector, Signature
+from tracee.predicates import arg as field
 from tracee.events.decoders import mem_prot_alert
 
 from ._common import arg, metadata
@@ -15,7 +16,7 @@ class DynamicCodeLoading(Signature):
 
     metadata = metadata("TRC-4", "Dynamic Code Loading", "Writing to executable allocated memory region",
                         2, "Defense Evasion: Obfuscated Files or Information")
-    selected_events = [EventSelector("mem_prot_alert")]
+    selected_events = [EventSelector("mem_prot_alert", where=(field("alert").equals(ALERT),))]
 
     def on_event(self, event: Event) -> None:
         if event.event_name != "mem_prot_alert":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tracee import Event, EventSelector, Signature
+from tracee.predicates import arg as field
 
 from ._common import arg, metadata
 
@@ -13,7 +14,8 @@ class FilelessExecution(Signature):
 
     metadata = metadata("TRC-5", "Fileless Execution", "Executing a process from memory, without a file in the disk",
                         2, "Defense Evasion: Obfuscated Files or Information")
-    selected_events = [EventSelector("sched_process_exec")]
+    selected_events = [EventSelector("sched_process_exec",
+                                     where=(field("pathname").startswith("memfd:", "/dev/shm", "/run/shm"),))]
 
     def on_event(self, event: Event) -> None:
         if event.event_name != "sched_process_exec":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracee import Event, EventSelector, Signature, SignatureError
+from tracee.predicates import arg as field, context
 
 from ._common import arg, check_settings, metadata, names_setting
 
@@ -24,7 +25,9 @@ class IllegitimateShell(Signature):
         "programs usually don't run shell programs, so this alert might indicate an adversary is exploiting "
         "a server program to spawn a shell on your server.",
         2, "Initial Access: Exploit Public-Facing Application")
-    selected_events = [EventSelector("security_bprm_check")]
+    def get_selected_events(self) -> list[EventSelector]:
+        return [EventSelector("security_bprm_check", where=(
+            field("pathname").endswith(*self.shells), context("process_name").one_of(*sorted(self.web_servers))))]
 
     def __init__(self) -> None:
         self.shells = SHELLS

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracee import Event, EventSelector, Signature
+from tracee.predicates import arg as field
 
 from ._common import (BoundedMap, arg, check_settings, metadata, positive_int_setting, sockaddr_ip_port,
                       warn_evictions)
@@ -26,7 +27,8 @@ class K8sApiConnection(Signature):
         "or even run more containers and laterally expand their grip on your systems.",
         1, "Discovery: Cloud Service Discovery", tags=("container",))
     selected_events = [EventSelector("execve", origin="container"),
-                       EventSelector("security_socket_connect", origin="container")]
+                       EventSelector("security_socket_connect", origin="container",
+                                     where=(field("remote_addr.sa_family").one_of("AF_INET", "AF_INET6"),))]
 
     def __init__(self) -> None:
         self.api_ips = BoundedMap(DEFAULT_MAX_CONTAINERS)  # container id -> API server IP

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tracee import Event, EventSelector, Signature
+from tracee.predicates import arg as field, context
 
 from ._common import READ, ProcessAllowList, arg, file_access, metadata
 
@@ -22,9 +23,12 @@ class K8sCertTheft(ProcessAllowList, Signature):
         "components, like the kubelet, scheduler, controller and API server. An adversary may steal a "
         "kubernetes certificate on a compromised system to impersonate kuberentes components within the cluster.",
         3, "Credential Access: Steal Application Access Token")
-    selected_events = [EventSelector("security_file_open")]
-
     ALLOWED_PROCESSES = ALLOWED_PROCESSES
+
+    def get_selected_events(self) -> list[EventSelector]:
+        return [EventSelector("security_file_open", where=(
+            field("pathname").startswith(PKI_DIR), field("flags").opened_for("read"),
+            context("process_name").none_of(*sorted(self.allowed))))]
 
     def on_event(self, event: Event) -> None:
         if event.event_name != "security_file_open":

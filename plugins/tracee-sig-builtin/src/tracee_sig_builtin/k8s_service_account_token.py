@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tracee import Event, EventSelector, Signature
+from tracee.predicates import arg as field, context
 
 from ._common import READ, ProcessAllowList, arg, file_access, metadata
 
@@ -23,9 +24,12 @@ class K8sServiceAccountToken(ProcessAllowList, Signature):
         "gather information/credentials, or even run more containers and laterally expand their grip on "
         "your systems.",
         0, "Credential Access: Credentials from Password Stores", tags=("container",))
-    selected_events = [EventSelector("security_file_open", origin="container")]
-
     ALLOWED_PROCESSES = ALLOWED_PROCESSES
+
+    def get_selected_events(self) -> list[EventSelector]:
+        return [EventSelector("security_file_open", origin="container", where=(
+            field("pathname").endswith("token"), field("pathname").contains(TOKEN_DIR),
+            field("flags").opened_for("read"), context("process_name").none_of(*sorted(self.allowed))))]
 
     def on_event(self, event: Event) -> None:
         if event.event_name != "security_file_open":

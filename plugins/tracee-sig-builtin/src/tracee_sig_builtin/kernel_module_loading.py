@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tracee import Event, EventSelector, Signature
+from tracee.predicates import arg as field
 from tracee.events.decoders import kernel_read_file_type
 
 from ._common import arg, has_arg, metadata
@@ -14,7 +15,8 @@ class KernelModuleLoading(Signature):
 
     metadata = metadata("TRC-6", "kernel module loading", "Attempt to load a kernel module detection",
                         3, "Persistence: Kernel Modules and Extensions")
-    selected_events = [EventSelector("init_module"), EventSelector("security_kernel_read_file")]
+    selected_events = [EventSelector("init_module"),
+                       EventSelector("security_kernel_read_file", where=(field("type").equals("kernel-module"),))]
 
     def on_event(self, event: Event) -> None:
         name = event.event_name

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracee import Event, EventSelector, Signature
+from tracee.predicates import arg as field
 
 from ._common import WRITE, arg, check_settings, file_access, metadata, names_setting
 
@@ -19,7 +20,9 @@ class LdPreload(Signature):
 
     metadata = metadata("TRC-7", "LD_PRELOAD", "Usage of LD_PRELOAD to allow hooks on process",
                         2, "Persistence: Hijack Execution Flow")
-    selected_events = [EventSelector("execve"), EventSelector("security_file_open")]
+    selected_events = [EventSelector("execve"),
+                       EventSelector("security_file_open", where=(field("pathname").equals(PRELOAD_FILE),
+                                                                  field("flags").opened_for("write")))]
 
     # Tuning (not in Tracee): environment values known to be legitimate, such as the
     # LD_LIBRARY_PATH rustup gives every toolchain binary, and programs allowed to set them.

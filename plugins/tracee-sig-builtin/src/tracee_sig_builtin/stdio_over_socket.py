@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from tracee import Event, EventSelector, Signature
+from tracee.predicates import arg as field
 from tracee.state import BoundedMap
 
 from ._common import (arg, check_settings, fd_number, metadata, positive_int_setting, sockaddr_ip_port,
                       warn_evictions)
 
 _STD_FDS = (0, 1, 2)
+#: The input's kernel state of the fds this signature can care about (`tracee.predicates`).
+INET_SOCKET_FD = "inet_socket_fd"
 # Sockets remembered across all processes: measured 384 bytes each at 2 per process (~550 alone),
 # so the default costs 25-35 MB at most.
 DEFAULT_MAX_SOCKETS = 65536
@@ -35,9 +38,18 @@ class StdioOverSocket(Signature):
     metadata = metadata("TRC-1", "Standard Input/Output Over Socket",
                         "Redirection of process's standard input/output to socket",
                         3, "Persistence: Server Software Component")
-    selected_events = [EventSelector("security_socket_connect"), EventSelector("dup"),
-                       EventSelector("dup2"), EventSelector("dup3"), EventSelector("close"),
-                       EventSelector("sched_process_exit")]
+    # What can change the answer: connects on an INET socket or on fd 0-2, and dups and closes
+    # of the fds such a connect made (kept by the input as kernel state "inet_socket_fd"; user
+    # space cannot tell, so it hands them all over). Exits are rare: all of them.
+    selected_events = [
+        EventSelector("security_socket_connect", where=(field("remote_addr.sa_family").one_of("AF_INET", "AF_INET6"),)),
+        EventSelector("security_socket_connect", where=(field("sockfd").between(0, 2),)),
+        EventSelector("security_socket_connect", where=(field("sockfd").tracked(INET_SOCKET_FD),)),
+        EventSelector("dup", where=(field("oldfd").tracked(INET_SOCKET_FD),)),
+        *(EventSelector(name, where=(field(fd).tracked(INET_SOCKET_FD),))
+          for name in ("dup2", "dup3") for fd in ("oldfd", "newfd")),
+        EventSelector("close", where=(field("fd").tracked(INET_SOCKET_FD),)),
+        EventSelector("sched_process_exit")]
 
     def __init__(self, max_sockets: int = DEFAULT_MAX_SOCKETS) -> None:
         self.max_sockets = max_sockets

@@ -17,6 +17,7 @@ import yaml
 from tracee import EventSelector, Signature, SignatureMetadata
 from tracee.api import RuleLoadContext
 from tracee.errors import FatalError
+from tracee.predicates import parse as parse_predicate
 
 from . import schema
 from .backends import AUTO, ENV_VAR, FAST, PURE, Backend, CompileError, EvalError, NotBooleanError, choose_backend
@@ -30,6 +31,9 @@ API_VERSION = "tracee.aquasecurity.github.io/v1alpha1"
 _SIGNATURE_KEYS = ("metadata", "eventSelectors", "expression")
 _METADATA_KEYS = ("id", "version", "name", "description", "tags", "properties")
 _SELECTOR_KEYS = ("source", "name", "origin")
+# Not in go-cel: necessary conditions of a match (tracee.predicates), so events no rule can match
+# are dropped early (in the kernel with the eBPF input). Rules without them get every event.
+_FILTERS_KEY = "filters"
 _ORIGINS = ("", "*", "container", "container-init", "host")
 
 
@@ -293,15 +297,22 @@ def _rule(path: Path, n: int, node: yaml.Node, lines: list[str], context: RuleLo
         value = _construct(item)
         if not isinstance(value, dict) or not all(isinstance(value.get(k, ""), str) for k in _SELECTOR_KEYS):
             raise bad(item, "each event selector must be a mapping of source, name, origin (strings)")
+        filters = value.get(_FILTERS_KEY) or []
+        if not isinstance(filters, list) or not all(isinstance(f, str) for f in filters):
+            raise bad(item, f"'{_FILTERS_KEY}' must be a list of data filters such as \"pathname=/etc/*\"")
+        try:
+            where = tuple(parse_predicate(f) for f in filters)
+        except ValueError as exc:
+            raise bad(item, str(exc)) from None
         for key in value:
-            if key not in _SELECTOR_KEYS:
+            if key not in _SELECTOR_KEYS and key != _FILTERS_KEY:
                 context.log.warning(f"{path}: signature {sid}: {_mark(item)}: unknown selector key "
                                          f"{key!r} ignored{_did_you_mean(str(key), _SELECTOR_KEYS)}")
         if value.get("origin", "") not in _ORIGINS:
             raise bad(item, f"event selector origin {value['origin']!r} is not one of "
                             "container, container-init, host, *")
         selectors.append(EventSelector(name=value.get("name", ""), origin=value.get("origin", ""),
-                                       source=value.get("source", "")))
+                                       source=value.get("source", ""), where=where))
 
     if "expression" not in fields:
         raise bad(node, "missing 'expression'")

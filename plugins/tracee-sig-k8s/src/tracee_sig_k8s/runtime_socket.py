@@ -11,6 +11,7 @@ from typing import Any
 
 from tracee import Event, EventSelector, Signature, SignatureError, SignatureMetadata
 from tracee.events import decoders
+from tracee.predicates import arg
 from tracee.state import BoundedMap
 
 __all__ = ["RuntimeSocketAccess", "SOCKET_NAMES"]
@@ -47,8 +48,10 @@ class RuntimeSocketAccess(Signature):
                     "external_id": "T1611"})
     selected_events = [EventSelector("sched_process_exec", origin="container"),
                        EventSelector("sched_process_exit", origin="container"),
-                       EventSelector("security_socket_connect", origin="container"),
-                       EventSelector("security_file_open", origin="container")]
+                       EventSelector("security_socket_connect", origin="container",
+                                     where=(arg("remote_addr.sun_path").endswith(*sorted(SOCKET_NAMES)),)),
+                       EventSelector("security_file_open", origin="container",
+                                     where=(arg("pathname").endswith(*sorted(SOCKET_NAMES)),))]
 
     def __init__(self) -> None:
         self.commands = BoundedMap(DEFAULT_MAX_PROCESSES)  # (container id, host pid) -> command line

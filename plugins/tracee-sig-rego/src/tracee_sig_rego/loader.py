@@ -10,6 +10,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 from tracee import Event, EventSelector, Signature, SignatureMetadata
 from tracee.api import RuleLoadContext
+from tracee.predicates import parse as parse_predicate
 
 from .regocpp import (LogLevel, QueryError, RegoError, Runner, captured_stdout, line_col, new_interpreter,
                       parse_errors, printed_error)
@@ -255,5 +256,15 @@ def _selectors(path: Path, keys: Any, values: Any) -> list[EventSelector]:
         bad = [k for k, v in fields.items() if not isinstance(v, str)]
         if bad:
             raise RuleError(f'{where}: selector "{bad[0]}" must be a string, got {item!r}')
-        selectors.append(EventSelector(name=fields["name"], origin=fields["origin"], source=fields["source"]))
+        # Not in Tracee's format: "filters", necessary conditions of a match (tracee.predicates),
+        # so events no rule can match are dropped early. Rules without them get every event.
+        filters = item.get("filters") or []
+        if not isinstance(filters, list) or not all(isinstance(f, str) for f in filters):
+            raise RuleError(f'{where}: "filters" must be a list of data filters such as "pathname=/etc/*"')
+        try:
+            predicates = tuple(parse_predicate(f) for f in filters)
+        except ValueError as exc:
+            raise RuleError(f"{where}: {exc}") from None
+        selectors.append(EventSelector(name=fields["name"], origin=fields["origin"], source=fields["source"],
+                                       where=predicates))
     return selectors

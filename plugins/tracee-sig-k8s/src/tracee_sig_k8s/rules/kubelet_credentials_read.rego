@@ -17,11 +17,22 @@ __rego_metadoc__ := {
 	},
 }
 
-eventSelectors := [{
-	"source": "tracee",
-	"name": "security_file_open",
-	"origin": "container",
-}]
+# "filters" (a tracee extension, ignored by Tracee): necessary conditions of a match, so the
+# sensor can drop other opens early; the rule below stays the judge.
+eventSelectors := [
+	{
+		"source": "tracee",
+		"name": "security_file_open",
+		"origin": "container",
+		"filters": ["pathname=/var/lib/kubelet/*,/etc/kubernetes/*,/etc/rancher/k3s/*"],
+	},
+	{
+		"source": "tracee",
+		"name": "security_file_open",
+		"origin": "container",
+		"filters": ["pathname=*/.kube/config"],
+	},
+]
 
 tracee_selected_events[eventSelector] {
 	eventSelector := eventSelectors[_]
