@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterable
 from .api import Enricher
 from .event import Event
 from .log import limit
-from .predicates import Predicate, decoder_for
+from .predicates import Predicate
 from .signature import ALL, SIGNAL_SOURCE_COMPLETE, SOURCE_TRACEE, Finding, Signature, SignatureGroup
 
 __all__ = ["Engine", "EngineStats"]
@@ -51,12 +51,17 @@ class Engine:
     handed to their group in one call, at the place of the first of them.
 
     A selector's predicates (`EventSelector.where`) narrow it: a signature whose selectors for an
-    event all have predicates gets the event only if one selector's predicates all may match
-    (`filter_predicates=False` hands it every event it names, to check a declaration is sound).
+    event all have predicates gets the event only if one selector's predicates all may match.
+    `check_predicates` says for which signatures the engine checks them: "groups" (the default:
+    members of a SignatureGroup, whose evaluation costs far more than the check; a Python rule's
+    own first test is as cheap as the check), "all", or "none" (every event a selector names,
+    to show a declaration is sound). Inputs use the declarations to filter in the kernel anyway.
     """
 
     def __init__(self, signatures: Iterable[Signature], on_finding: Callable[[Finding], None],
-                 *, enrichers: Iterable[Enricher] = (), filter_predicates: bool = True) -> None:
+                 *, enrichers: Iterable[Enricher] = (), check_predicates: str = "groups") -> None:
+        if check_predicates not in ("groups", "all", "none"):
+            raise ValueError(f"check_predicates={check_predicates!r}: 'groups', 'all' or 'none'")
         self.signatures = list(signatures)
         self.enrichers = list(enrichers)
         self.stats = EngineStats()
@@ -75,7 +80,8 @@ class Engine:
                                 f"({sel.name or ALL}); it receives no events from it")
                     continue
                 key = (sel.source, sel.name or ALL, sel.origin or ALL)
-                self._index.setdefault(key, []).append((pos, tuple(sel.where) if filter_predicates else ()))
+                checked = check_predicates == "all" or (check_predicates == "groups" and sig.group is not None)
+                self._index.setdefault(key, []).append((pos, tuple(sel.where) if checked else ()))
         # Events handed to a signature by a predicate check (the others count by route hits).
         self._checked = [0] * len(self.signatures)
         # (name, origin) -> [handlers, hit count]: the hot path is one dict lookup per event.
@@ -118,16 +124,17 @@ class Engine:
         index = self._index
         # position -> the predicate conjunctions of its selectors for this event; None when a
         # selector without predicates selects it (nothing to check)
-        conditions: dict[int, list[tuple[tuple[Predicate, Any], ...]] | None] = {}
+        conditions: dict[int, list[tuple[Callable[[Event], bool], ...]] | None] = {}
         for key in ((SOURCE_TRACEE, name, origin), (SOURCE_TRACEE, name, ALL),
                     (SOURCE_TRACEE, ALL, origin), (SOURCE_TRACEE, ALL, ALL)):
             for pos, where in index.get(key, ()):
-                if not where:
+                checks = _compiled(name, where)
+                if not checks:
                     conditions[pos] = None
                 elif pos not in conditions:
-                    conditions[pos] = [_bound(name, where)]
+                    conditions[pos] = [checks]
                 elif conditions[pos] is not None:
-                    conditions[pos].append(_bound(name, where))  # type: ignore[union-attr]
+                    conditions[pos].append(checks)  # type: ignore[union-attr]
         # In load order; a group takes the place of its first selecting member.
         order: list[Signature | SignatureGroup] = []
         served: dict[int, list[int]] = {}  # id(signature or group) -> positions
@@ -282,16 +289,17 @@ class Engine:
                   extra=limit(f"enricher:{enricher.name}"))
 
 
-def _bound(event_name: str, where: tuple[Predicate, ...]) -> tuple[tuple[Predicate, Any], ...]:
-    """Each predicate with the decoder of its argument in `event_name`'s events (raw -> printed)."""
-    return tuple((p, decoder_for(event_name, p)) for p in where)
+def _compiled(event_name: str, where: tuple[Predicate, ...]) -> tuple[Callable[[Event], bool], ...]:
+    """The user-space checks of one selector's predicates for `event_name` (none: nothing to check)."""
+    checks = (p.compile(event_name) for p in where)
+    return tuple(c for c in checks if c is not None)
 
 
-def _passes(conjunctions: list[tuple[tuple[Predicate, Any], ...]], event: Event) -> bool:
+def _passes(conjunctions: list[tuple[Callable[[Event], bool], ...]], event: Event) -> bool:
     """One selector's predicates may all match (the union of a signature's selectors)."""
     for conjunction in conjunctions:
-        for predicate, parser in conjunction:
-            if not predicate.may_match(event, parser):
+        for check in conjunction:
+            if not check(event):
                 break
         else:
             return True

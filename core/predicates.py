@@ -105,6 +105,41 @@ class Predicate:
             return True
         return _test(self.op, self.values, value, parser)
 
+    def compile(self, event_name: str) -> Callable[[Event], bool] | None:
+        """`may_match` for `event_name`'s events as one closure (the engine's hot path), or None
+        when user space can never rule an event out (a kernel `state`)."""
+        if self.op == "state":
+            return None
+        parser = decoder_for(event_name, self)
+        if self.context or "." in self.field:
+            return lambda event: self.may_match(event, parser)
+        name, op, values = self.field, self.op, self.values
+        test = _test
+        strings = type(values[0]) is str
+        if op in ("in", "prefix", "suffix") and strings:
+            # The common case, values printed as strings: one scan of the arguments, one
+            # comparison; anything unusual goes the careful way.
+            members = frozenset(values)
+            def check(event: Event) -> bool:
+                for item in event.args:
+                    if item["name"] == name:
+                        value = item.get("value")
+                        if type(value) is str:
+                            if op == "in":
+                                return value in members
+                            return value.startswith(values) if op == "prefix" else value.endswith(values)
+                        return True if value is None else test(op, values, value, parser)
+                return True
+            return check
+
+        def generic(event: Event) -> bool:
+            for item in event.args:
+                if item["name"] == name:
+                    value = item.get("value")
+                    return True if value is None else test(op, values, value, parser)
+            return True
+        return generic
+
     def _value(self, event: Event) -> Any:
         if self.context:
             value = getattr(event, self.field, _UNKNOWN)

@@ -125,12 +125,12 @@ def test_the_engine_hands_a_signature_only_events_one_selector_may_match():
         ("/etc/passwd", "O_WRONLY"), ("/etc/passwd", "O_RDONLY"), ("/tmp/x", "O_WRONLY"),
         ("/root/.ssh/authorized_keys", "O_RDONLY"), ("/etc/shadow", 1)]]
     sig = Opens()
-    engine = Engine([sig], [].append)
+    engine = Engine([sig], [].append, check_predicates="all")
     engine.run(events)
     assert sig.seen == ["/etc/passwd", "/root/.ssh/authorized_keys", "/etc/shadow"]
     assert engine.stats.dispatched == {"OPEN-1": 3}
     unfiltered = Opens()
-    run_signatures_all = Engine([unfiltered], [].append, filter_predicates=False)
+    run_signatures_all = Engine([unfiltered], [].append, check_predicates="none")
     run_signatures_all.run(events)
     assert len(unfiltered.seen) == 5
 
@@ -140,5 +140,27 @@ def test_a_selector_without_predicates_wins():
         selected_events = [*Opens.selected_events, EventSelector("security_file_open")]
 
     sig = Both()
+    Engine([sig], [].append, check_predicates="all").run(
+        [make_event("security_file_open", pathname="/tmp/x", flags="O_RDONLY")])
+    assert sig.seen == ["/tmp/x"]
+
+
+def test_by_default_only_group_members_are_checked():
+    """A Python rule's own first test costs what the check would; a rule group's evaluation far more."""
+    sig = Opens()
     run_signatures([sig], [make_event("security_file_open", pathname="/tmp/x", flags="O_RDONLY")])
     assert sig.seen == ["/tmp/x"]
+
+
+def test_compiled_checks_agree_with_may_match():
+    import itertools
+
+    predicates = [arg("pathname").equals("/etc/a"), arg("pathname").startswith("/etc/"), arg("pathname").endswith("a"),
+                  arg("flags").opened_for("write"), arg("request").equals("PTRACE_TRACEME"),
+                  arg("remote_addr.sin_addr").equals("1.1.1.1"), context("process_name").none_of("x")]
+    values = ["/etc/a", "/tmp/b", 0, 1, 2, None, ["l"], "PTRACE_TRACEME", {"sa_family": "AF_INET", "sin_addr": "1.1.1.1"}]
+    for predicate, value, name in itertools.product(predicates, values, ["security_file_open", "ptrace"]):
+        event = make_event(name, **{predicate.argument or "pathname": value})
+        check = predicate.compile(name)
+        assert check(event) == may(predicate, event), (predicate, value, name)
+    assert arg("fd").tracked("inet_socket_fd").compile("close") is None
