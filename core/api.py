@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 from .event import Event
 from .signature import Finding, Signature
 
-__all__ = ["Enricher", "Input", "InputContext", "InputSpec", "Output", "OutputContext", "OutputSpec",
+__all__ = ["Enricher", "EnricherContext", "Input", "InputContext", "InputSpec", "Output", "OutputContext", "OutputSpec",
            "RuleLoader", "RuleLoadContext"]
 
 
@@ -85,14 +85,31 @@ class OutputSpec:
 
 
 # -- enrichers ---------------------------------------------------------------------------------------
+@dataclass
+class EnricherContext:
+    """What an enricher is told when a run starts: the CLI options plugins contributed, and the
+    logger to report on (`tracee.enricher.<name>`)."""
+
+    options: Mapping[str, Any] = field(default_factory=dict)
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("tracee.enricher"))
+
+
 @dataclass(frozen=True)
 class Enricher:
     """Adds to an event before dispatch (container names, pod labels...). Runs only on events
-    some signature selects; `enrich` mutates the event in place."""
+    some signature selects, and on the `events` it names; `enrich` mutates the event in place
+    and must not block (slow look-ups belong in the enricher's own threads)."""
 
     name: str
     enrich: Callable[[Event], None]
     close: Callable[[], None] = lambda: None
+    #: Called by `tracee run` before the input starts (not by `tracee list`): connect, start threads.
+    start: Callable[[EnricherContext], None] = lambda context: None
+    #: Counters for the run summary (cache hits, failed look-ups...); may be empty.
+    stats: Callable[[], dict[str, int]] = dict
+    #: Events handed to this enricher even when no signature selects them, when the input
+    #: produces them (container life-cycle events that refresh a cache).
+    events: frozenset[str] = frozenset()
 
 
 # -- rule files in other languages --------------------------------------------------------------------

@@ -64,6 +64,11 @@ class Engine:
             raise ValueError(f"check_predicates={check_predicates!r}: 'groups', 'all' or 'none'")
         self.signatures = list(signatures)
         self.enrichers = list(enrichers)
+        # event name -> the enrichers that asked for it (life-cycle events no signature selects)
+        self._watched: dict[str, list[Enricher]] = {}
+        for enricher in self.enrichers:
+            for name in enricher.events:
+                self._watched.setdefault(name, []).append(enricher)
         self.stats = EngineStats()
         self._on_finding = on_finding
         self._ids = [sig.get_metadata().id for sig in self.signatures]
@@ -200,18 +205,23 @@ class Engine:
             route = self._route(*key)
         handlers = route[0]
         if not handlers:
+            if self._watched and event.event_name in self._watched:
+                self._enrich(event, self._watched[event.event_name])
             return
         route[1] += 1
-        for enricher in self.enrichers:
-            try:
-                enricher.enrich(event)
-            except Exception as exc:  # noqa: BLE001
-                self._enricher_failed(enricher, exc)
+        self._enrich(event, self.enrichers)
         for served, call in handlers:
             try:
                 call(event)
             except Exception as exc:  # noqa: BLE001 - a broken rule must not stop the others
                 self._failed(served, "on_event", exc)
+
+    def _enrich(self, event: Event, enrichers: list[Enricher]) -> None:
+        for enricher in enrichers:
+            try:
+                enricher.enrich(event)
+            except Exception as exc:  # noqa: BLE001
+                self._enricher_failed(enricher, exc)
 
     def run(self, events: Iterable[Event]) -> None:
         """Dispatch every event of a source, then signal its end and close the signatures."""

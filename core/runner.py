@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from . import log as logs
-from .api import InputContext, Output, OutputContext, RuleLoadContext
+from .api import EnricherContext, InputContext, Output, OutputContext, RuleLoadContext
 from .config import Config, load_config
 from .engine import Engine
 from .errors import FatalError, UsageError
@@ -201,8 +201,15 @@ def _run(host: PluginHost, opts: RunOptions, counter: logs.Counter, banner: bool
         for output in outputs:
             output.write(finding)
 
-    engine = Engine([item.signature for item in loaded], on_finding,
-                    enrichers=[e for _, e in host.enrichers()])
+    enrichers = [e for _, e in host.enrichers()]
+    engine = Engine([item.signature for item in loaded], on_finding, enrichers=enrichers)
+    for enricher in enrichers:
+        try:
+            enricher.start(EnricherContext(opts.options, logging.getLogger(f"tracee.enricher.{enricher.name}")))
+        except (FatalError, UsageError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - events still flow, without this enricher's fields
+            log.error(f"enricher {enricher.name} failed to start: {type(exc).__name__}: {exc}")
     context = InputContext(input_arg, engine.event_names(), opts.options,
                            log=logging.getLogger(f"tracee.input.{input_spec.name}"))
     source = input_spec.factory(context)
@@ -238,11 +245,19 @@ def _run(host: PluginHost, opts: RunOptions, counter: logs.Counter, banner: bool
                 log.error(f"output failed to close: {type(exc).__name__}: {exc}")
             for key, value in (output.stats() or {}).items():
                 out_stats[key] = out_stats.get(key, 0) + value
-        log.info(summary_line(engine, source.stats(), out_stats, counter.errors))
+        enr_stats: dict[str, int] = {}
+        for enricher in enrichers:
+            try:
+                enricher.close()
+                enr_stats.update({f"{enricher.name} {k}": v for k, v in (enricher.stats() or {}).items()})
+            except Exception as exc:  # noqa: BLE001
+                log.error(f"enricher {enricher.name} failed to close: {type(exc).__name__}: {exc}")
+        log.info(summary_line(engine, source.stats(), out_stats, counter.errors, enr_stats))
     return 128 + stopped_by[0] if stopped_by else 0
 
 
-def summary_line(engine: Engine, in_stats: dict[str, int], out_stats: dict[str, int], errors: int) -> str:
+def summary_line(engine: Engine, in_stats: dict[str, int], out_stats: dict[str, int], errors: int,
+                 enr_stats: dict[str, int] | None = None) -> str:
     """The end-of-run line. Input events add up: read = skipped + dropped + decoded (+ the ones
     read but not dispatched when a signal ended the run); lost events were never read."""
     s = engine.stats
@@ -265,6 +280,8 @@ def summary_line(engine: Engine, in_stats: dict[str, int], out_stats: dict[str, 
     parts.append(f"{errors} error(s)")
     for key, value in out_stats.items():
         parts.append(f"output {key} {value}")
+    for key, value in (enr_stats or {}).items():
+        parts.append(f"{key} {value}")  # "containers cache_hits 12"
     per_sig = " ".join(f"{sid}={n}" for sid, n in s.dispatched.items())
     line = "summary: " + ", ".join(parts) + (f"; per signature: {per_sig}" if per_sig else "")
     if s.signature_errors:
