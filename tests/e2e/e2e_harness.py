@@ -34,13 +34,15 @@ _FACT = re.compile(r"^fact: (\w+)=(.*)$")
 
 
 # -- trigger programs ---------------------------------------------------------------------------------
-def compile_triggers(out_dir: Path) -> dict[str, Path]:
-    """gcc every triggers/*.c into out_dir; {name: executable}. One clear error if gcc is missing."""
+def compile_triggers(out_dir: Path, *, static: bool = False) -> dict[str, Path]:
+    """gcc every triggers/*.c into out_dir; {name: executable}. One clear error if gcc is missing.
+    `static`: linked statically, to run in an image that has no C library (local/busybox:1)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     built = {}
     for source in sorted(TRIGGERS_DIR.glob("*.c")):
         exe = out_dir / source.stem
-        cmd = ["gcc", "-O1", "-Wall", "-Werror", "-Wno-unused-result", "-o", str(exe), str(source)]
+        cmd = ["gcc", "-O1", "-Wall", "-Werror", "-Wno-unused-result", *(["-static"] if static else []),
+               "-o", str(exe), str(source)]
         try:
             result = subprocess.run(cmd, capture_output=True, text=True)
         except FileNotFoundError:
@@ -356,4 +358,77 @@ class Container:
         if short_lived:
             self._cgroups.remove(cgroups)
             assert cgroups.cleanup(), f"the cgroups of container {self.id[:12]} could not be removed"
+        return result
+
+
+# -- real containers: Docker, and containerd's k8s.io namespace -----------------------------------------
+BUSYBOX_IMAGE = "local/busybox:1"   # scripts/docker-up makes it from busybox-static
+
+
+def docker_ready() -> str | None:
+    """None when dockerd answers and has local/busybox:1, else why not."""
+    try:
+        result = subprocess.run(["docker", "image", "inspect", BUSYBOX_IMAGE], capture_output=True, text=True,
+                                timeout=30)
+    except FileNotFoundError:
+        return "docker is not installed (apt-get install docker.io; sudo ./scripts/docker-up)"
+    if result.returncode:
+        return f"dockerd is not running or has no {BUSYBOX_IMAGE} (sudo ./scripts/docker-up)"
+    return None
+
+
+@dataclass
+class DockerContainers:
+    """Runs a program in a new real container per run(): `docker run --rm` of local/busybox:1 with
+    the statically linked triggers mounted read-only at /e2e-bin, no network, and the given name
+    and labels; `setup` is shell run inside before the program replaces it as pid 1."""
+
+    bin_dir: Path
+    work: Path
+    name: str = "web-1"
+    labels: dict[str, str] = field(default_factory=dict)
+    docker_args: Sequence[str] = ()
+    image: str = BUSYBOX_IMAGE
+    runs: int = 0
+
+    def run(self, program: Path, *args: str, setup: str = "", timeout: float = 60) -> TriggerResult:
+        self.runs += 1
+        cidfile = self.work / f"cid-{self.runs}"
+        self.work.mkdir(parents=True, exist_ok=True)
+        labels = [a for k, v in self.labels.items() for a in ("--label", f"{k}={v}")]
+        script = f'{setup}\nexec /e2e-bin/{program.name} "$@"'
+        argv = ["docker", "run", "--rm", "--cidfile", str(cidfile), "--name", self.name, "--network", "none",
+                "-v", f"{self.bin_dir}:/e2e-bin:ro", *labels, *self.docker_args, self.image,
+                "/bin/sh", "-c", script, "sh", *args]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        result = _result(argv, proc)
+        result.container_id = cidfile.read_text().strip() if cidfile.exists() else ""
+        return result
+
+
+@dataclass
+class ContainerdPods:
+    """Runs a program in a new containerd container of the `k8s.io` namespace (where the CRI keeps
+    Kubernetes' containers) with the kubelet's labels, through `ctr run --rm`: a pod's container
+    on a node, without a kubelet."""
+
+    bin_dir: Path
+    labels: dict[str, str]
+    image: str = f"docker.io/{BUSYBOX_IMAGE}"
+
+    def ensure_image(self) -> None:
+        listed = subprocess.run(["ctr", "-n", "k8s.io", "images", "ls", "-q"], capture_output=True, text=True)
+        if self.image not in listed.stdout.split():
+            subprocess.run(f"docker save {BUSYBOX_IMAGE} | ctr -n k8s.io images import -", shell=True,
+                           check=True, capture_output=True)
+
+    def run(self, program: Path, *args: str, timeout: float = 60) -> TriggerResult:
+        cid = secrets.token_hex(32)
+        labels = [a for k, v in self.labels.items() for a in ("--label", f"{k}={v}")]
+        argv = ["ctr", "-n", "k8s.io", "run", "--rm", *labels,
+                "--mount", f"type=bind,src={self.bin_dir},dst=/e2e-bin,options=rbind:ro",
+                self.image, cid, f"/e2e-bin/{program.name}", *args]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        result = _result(argv, proc)
+        result.container_id = cid
         return result

@@ -30,8 +30,9 @@ STRAGGLERS = 0.5  # after the last expected finding, how long an extra (wrong) o
 def exercise(sig: str, trigger: str, report: Callable[[str, str], None], *,
              benign: Callable[[], TriggerResult], attack: Callable[[], TriggerResult],
              expected: Callable[[TriggerResult], list[Any]], extra: Sequence[str] = (),
-             pause_during_attack: bool = False) -> None:
-    """Run near-miss then attack under `tracee run --rules sig`; assert exactly `expected` Data.
+             pause_during_attack: bool = False) -> list[dict[str, Any]]:
+    """Run near-miss then attack under `tracee run --rules sig`; assert exactly `expected` Data;
+    return the attack's findings.
     `pause_during_attack`: tracee run is stopped (SIGSTOP) while the attack runs, so it reads the
     attack's events only after the attack has exited (and a short-lived container is gone)."""
     with TraceeRun([sig], extra) as run:
@@ -74,6 +75,7 @@ def exercise(sig: str, trigger: str, report: Callable[[str, str], None], *,
     if done.container_id:
         for f in got:
             assert f["Context"]["contextFlags"]["containerStarted"] is True, describe(f)
+    return got
 
 
 # -- TRC-1 … TRC-7, TRC-12: on the host ---------------------------------------------------------------

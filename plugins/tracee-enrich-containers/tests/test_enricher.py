@@ -172,3 +172,29 @@ def test_listing_imports_no_runtime_client():
 def test_pytest_uses_this_tree():
     import tracee_enrich_containers
     assert Path(tracee_enrich_containers.__file__).name == "__init__.py"
+
+
+def test_falcosidekick_fields_from_the_enricher(docker, docker_sock, reporter):
+    """The webhook's falcosidekick payload: Falco's container and k8s names, and what Tracee's
+    event has no field for (runtime, image id) from the enricher."""
+    from tracee_output_webhook.payloads import falcosidekick
+
+    name = unique("web")
+    cid = docker.start("--name", name, *labels(POD))
+    enricher = started(docker_sock, reporter)
+    findings = FindingsCollector()
+    engine = Engine([Traceme()], findings, reporter=reporter, enrichers=[enricher.record()])
+    try:
+        engine.run([make_event("ptrace", context={"container_id": cid}, container=True, request="PTRACE_TRACEME")])
+        fields = falcosidekick(findings[0])["output_fields"]
+    finally:
+        enricher.close()
+    image_id = docker("image", "inspect", "-f", "{{.Id}}", IMAGE).rpartition(":")[2][:12]
+    assert {k: fields.get(k) for k in ("container.id", "container.name", "container.image", "container.type",
+                                       "container.image.id", "container.image.repository",
+                                       "container.image.tag", "k8s.pod.name", "k8s.ns.name", "k8s.pod.uid")} == {
+        "container.id": cid, "container.name": name, "container.image": IMAGE, "container.type": "docker",
+        "container.image.id": image_id, "container.image.repository": "local/busybox", "container.image.tag": "1",
+        "k8s.pod.name": POD["io.kubernetes.pod.name"], "k8s.ns.name": POD["io.kubernetes.pod.namespace"],
+        "k8s.pod.uid": POD["io.kubernetes.pod.uid"]}
+    assert "container.image.digest" not in fields  # a local image has none

@@ -9,7 +9,7 @@ import pytest
 from webhook_testkit import falcosidekick_problems, make_finding
 from tracee import SignatureMetadata
 from tracee.formatting import rawjson
-from tracee_output_webhook.payloads import PRIORITIES, falcosidekick, priority, select_renderer
+from tracee_output_webhook.payloads import PRIORITIES, falcosidekick, image_parts, priority, select_renderer
 
 
 def test_rawjson_is_tracee_rawjson():
@@ -58,6 +58,7 @@ def test_falcosidekick_payload_passes_its_check_and_carries_the_context():
     assert f["proc.name"] == "cat" and f["proc.pid"] == 4242 and f["proc.vpid"] == 107
     assert f["container.id"] == "c0ffee" * 10 and f["container.name"] == "web"
     assert f["container.image"] == "nginx:1"
+    assert f["container.image.repository"] == "nginx" and f["container.image.tag"] == "1"
     assert f["k8s.pod.name"] == "web-0" and f["k8s.ns.name"] == "prod"
     assert f["evt.type"] == "openat" and f["evt.arg.pathname"] == "/etc/shadow"
     assert f["tracee.data.path"] == "/etc/shadow" and f["tracee.data.n"] == 7
@@ -117,3 +118,13 @@ def test_a_missing_template_file_is_one_clear_error(tmp_path):
     with pytest.raises(ValueError, match="no such file"):
         select_renderer(str(tmp_path / "nope.j2"))
 
+
+
+@pytest.mark.parametrize("image, parts", [
+    ("nginx", ("nginx", "")), ("nginx:1.25", ("nginx", "1.25")), ("local/busybox:1", ("local/busybox", "1")),
+    ("registry:5000/team/app", ("registry:5000/team/app", "")),
+    ("registry:5000/team/app:2@sha256:abc", ("registry:5000/team/app", "2")),
+    ("docker.io/library/redis@sha256:abc", ("docker.io/library/redis", "")),
+])
+def test_image_repository_and_tag(image, parts):
+    assert image_parts(image) == parts

@@ -26,7 +26,7 @@ from .runtimes import Runtime, RuntimeDown, RuntimeFailed
 
 __all__ = ["ContainerCache"]
 
-REFRESH, REMOVE, PREFETCH = "refresh", "remove", "prefetch"
+REFRESH, LEARN, REMOVE, PREFETCH = "refresh", "learn", "remove", "prefetch"  # LEARN: only if unknown
 # Docker, containerd's CRI, CRI-O and podman name containers with 64 hex digits, and the sensor
 # finds container ids in cgroup paths in that form only.
 _CONTAINER_ID = re.compile(r"[0-9a-f]{64}\Z")
@@ -130,7 +130,7 @@ class ContainerCache:
                 self._expire()
                 continue
             try:
-                if op == REFRESH:
+                if op == REFRESH or (op == LEARN and cid not in self.known):
                     self._lookup(cid)
                 elif op == REMOVE:
                     self._forget[cid] = time.monotonic() + self.FORGET_AFTER

@@ -38,6 +38,9 @@ _CRI_ANNOTATIONS = {
 }
 _DOWN = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 NAMESPACES_TTL = 10.0  # seconds a namespace list is reused
+# A Docker container appears in `moby` when it starts, after Docker's own create event: "learn"
+# looks it up only if that has not happened already.
+_OPS = {"/containers/create": "learn", "/containers/update": "refresh", "/containers/delete": "remove"}
 
 
 class ContainerdRuntime:
@@ -139,7 +142,7 @@ class ContainerdRuntime:
                 except Exception:  # noqa: BLE001 - a payload we cannot read names no container
                     continue
                 if cid:
-                    on_change("remove" if envelope.topic == "/containers/delete" else "refresh", cid)
+                    on_change(_OPS.get(envelope.topic, "refresh"), cid)
         except grpc.RpcError as exc:
             if not self._closed.is_set():
                 raise RuntimeDown(f"event stream: {exc.code().name}: {exc.details()}"[:300]) from None  # type: ignore[attr-defined]

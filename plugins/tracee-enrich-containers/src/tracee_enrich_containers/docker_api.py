@@ -14,6 +14,8 @@ from .runtimes import RuntimeDown, RuntimeFailed
 
 __all__ = ["DockerRuntime"]
 
+_OPS = {"create": "learn", "rename": "refresh", "destroy": "remove"}  # Docker's action -> cache op
+
 
 class DockerRuntime:
     kind = "docker"
@@ -96,7 +98,7 @@ class DockerRuntime:
                     continue
                 cid = event.get("id") or (event.get("Actor") or {}).get("ID")
                 if isinstance(cid, str):
-                    on_change("remove" if event.get("Action", event.get("status")) == "destroy" else "refresh", cid)
+                    on_change(_OPS.get(event.get("Action", event.get("status")), "refresh"), cid)
         except (requests.exceptions.RequestException, DockerException, OSError, ValueError) as exc:
             if not self._closed.is_set():
                 raise RuntimeDown(f"event stream: {_short(exc)}") from None

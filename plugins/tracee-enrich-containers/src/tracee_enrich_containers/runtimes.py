@@ -32,8 +32,9 @@ class Runtime(Protocol):
         """The containers that exist now (run at start: Tracee's `existing_container`)."""
 
     def watch(self, on_change: Callable[[str, str], None]) -> None:
-        """Follow the runtime's event stream, calling on_change("refresh" | "remove", id), until
-        close(); raises RuntimeDown when the stream breaks."""
+        """Follow the runtime's event stream, calling on_change(op, id) with op "learn" (a new
+        container), "refresh" (a changed one) or "remove", until close(); raises RuntimeDown
+        when the stream breaks."""
 
     def close(self) -> None: ...
 

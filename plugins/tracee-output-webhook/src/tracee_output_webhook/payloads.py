@@ -77,11 +77,46 @@ def flatten(value: Any, prefix: str, into: dict[str, Any]) -> None:
 
 _HOSTNAME = socket.gethostname()
 
+try:  # the containers enricher knows what Tracee's event has no field for: image id, digest, runtime
+    from tracee_enrich_containers import known_container as _known_container
+except ImportError:
+    _known_container = None
+
+
+def image_parts(image: str) -> tuple[str, str]:
+    """`registry:5000/team/app:1.2@sha256:...` → (`registry:5000/team/app`, `1.2`): Falco's
+    container.image.repository and .tag (a colon before the last slash is a registry port)."""
+    ref = image.partition("@")[0]
+    colon = ref.rfind(":")
+    if colon > ref.rfind("/"):
+        return ref[:colon], ref[colon + 1:]
+    return ref, ""
+
+
+def _container_fields(e: Any, fields: dict[str, Any]) -> None:
+    """Falco's container.* and k8s.* fields; empty ones are left out rather than sent as ""."""
+    for key, value in (("container.id", e.container_id), ("container.name", e.container_name),
+                       ("container.image", e.container_image), ("k8s.pod.name", e.pod_name),
+                       ("k8s.ns.name", e.pod_namespace), ("k8s.pod.uid", e.pod_uid)):
+        if value:
+            fields[key] = value
+    if e.container_image:
+        repository, tag = image_parts(e.container_image)
+        fields["container.image.repository"] = repository
+        if tag:
+            fields["container.image.tag"] = tag
+    info = _known_container(e.container_id) if _known_container and e.container_id else None
+    if info is not None:
+        fields["container.type"] = info.runtime
+        if info.image_id:  # Falco's short form: 12 hex digits
+            fields["container.image.id"] = info.image_id.rpartition(":")[2][:12]
+        if info.image_digest:
+            fields["container.image.digest"] = info.image_digest
+
 
 def output_fields(finding: Finding) -> dict[str, Any]:
     """Falco-style field names where Falco has one (proc.pid is the host PID, proc.vpid the PID in
-    the process's namespace, as in Falco); `tracee.*` for the rest; empty container/pod fields are
-    left out rather than sent as ""."""
+    the process's namespace, as in Falco); `tracee.*` for the rest."""
     e, m = finding.event, finding.metadata
     fields: dict[str, Any] = {
         "evt.type": e.event_name,
@@ -95,11 +130,7 @@ def output_fields(finding: Finding) -> dict[str, Any]:
         "tracee.sig.id": m.id,
         "tracee.sig.severity": m.properties.get("Severity") if m.properties else None,
     }
-    for key, value in (("container.id", e.container_id), ("container.name", e.container_name),
-                       ("container.image", e.container_image), ("k8s.pod.name", e.pod_name),
-                       ("k8s.ns.name", e.pod_namespace), ("k8s.pod.uid", e.pod_uid)):
-        if value:
-            fields[key] = value
+    _container_fields(e, fields)
     if m.properties and m.properties.get("MITRE ATT&CK"):
         fields["tracee.sig.mitre"] = m.properties["MITRE ATT&CK"]
     for arg in e.args:
