@@ -2,8 +2,10 @@
 
 One worker thread does every look-up, in request order: a miss on the event path, a
 `container_create` event, a runtime's own create/rename event, and a list of existing containers
-at start. One watcher thread per runtime follows its event stream. The event path only reads
-dictionaries and puts ids on a bounded queue (a full queue drops the request and counts it).
+at start. One watcher thread per runtime follows its event stream; what an event itself says
+about a container (Docker's create event has the name, image and labels) is stored at once. The
+event path only reads dictionaries and puts ids on a bounded queue (a full queue drops the
+request and counts it).
 
 A runtime that does not answer (connection refused, timeout) is reported once, counted, and left
 alone for DOWN_RETRY seconds, so a dead or slow socket costs the worker one timeout per interval,
@@ -26,7 +28,8 @@ from .runtimes import Runtime, RuntimeDown, RuntimeFailed
 
 __all__ = ["ContainerCache"]
 
-REFRESH, LEARN, REMOVE, PREFETCH = "refresh", "learn", "remove", "prefetch"  # LEARN: only if unknown
+# LEARN looks up only if unknown; STORE takes metadata a runtime's event carried (no look-up).
+REFRESH, LEARN, STORE, REMOVE, PREFETCH = "refresh", "learn", "store", "remove", "prefetch"
 # Docker, containerd's CRI, CRI-O and podman name containers with 64 hex digits, and the sensor
 # finds container ids in cgroup paths in that form only.
 _CONTAINER_ID = re.compile(r"[0-9a-f]{64}\Z")
@@ -43,14 +46,15 @@ class ContainerCache:
         self.runtimes = list(runtimes)
         self.reporter = reporter
         self.max_entries = max_entries
-        self.known: dict[str, ContainerInfo] = {}        # written by the worker only
+        self.known: dict[str, ContainerInfo] = {}        # written under _store_lock; read freely
         self._asked: dict[str, float] = {}               # event path only: id -> when it was requested
-        self._queue: queue.Queue[tuple[str, str]] = queue.Queue(queue_size)
-        self._forget: dict[str, float] = {}              # worker only: id -> when to drop it
+        self._queue: queue.Queue[tuple[str, str, ContainerInfo | None]] = queue.Queue(queue_size)
+        self._forget: dict[str, float] = {}              # id -> when to drop it (under _store_lock)
         self._down_until: dict[int, float] = {}          # worker and watchers: runtime index -> time
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()                    # the counters several threads touch
+        self._store_lock = threading.Lock()              # writers of `known`
         self.hits = self.misses = 0                      # event path
         self.lookups = self.unknown = self.failed = self.evicted = 0  # worker
         self.socket_errors = self.dropped = 0            # any thread, under _lock
@@ -79,11 +83,11 @@ class ContainerCache:
     def remove(self, container_id: str) -> None:
         self._request(REMOVE, container_id)
 
-    def _request(self, op: str, container_id: str) -> None:
+    def _request(self, op: str, container_id: str, info: ContainerInfo | None = None) -> None:
         if op != PREFETCH and not _CONTAINER_ID.match(container_id):
             return  # ids come from events, which may be forged: only runtime-shaped ids are asked about
         try:
-            self._queue.put_nowait((op, container_id))
+            self._queue.put_nowait((op, container_id, info))
         except queue.Full:
             with self._lock:
                 self.dropped += 1
@@ -125,15 +129,17 @@ class ContainerCache:
     def _work(self) -> None:
         while not self._stop.is_set():
             try:
-                op, cid = self._queue.get(timeout=1.0)
+                op, cid, info = self._queue.get(timeout=1.0)
             except queue.Empty:
                 self._expire()
                 continue
             try:
                 if op == REFRESH or (op == LEARN and cid not in self.known):
                     self._lookup(cid)
+
                 elif op == REMOVE:
-                    self._forget[cid] = time.monotonic() + self.FORGET_AFTER
+                    with self._store_lock:
+                        self._forget[cid] = time.monotonic() + self.FORGET_AFTER
                 elif op == PREFETCH:
                     self._prefetch()
             except Exception as exc:  # noqa: BLE001 - the worker must outlive any one bad answer
@@ -181,29 +187,40 @@ class ContainerCache:
                 if info.id not in self.known:  # a runtime listed earlier describes it better
                     self._store(info)
 
+    def _on_change(self, op: str, cid: str, info: ContainerInfo | None = None) -> None:
+        """From a watcher: what a runtime's event says. Metadata it carried is stored at once,
+        not queued behind look-ups (a container's first process may be about to run)."""
+        if op == STORE:
+            if info is not None and _CONTAINER_ID.match(cid):
+                self._store(info)
+        else:
+            self._request(op, cid)
+
     def _store(self, info: ContainerInfo) -> None:
-        known = self.known
-        known.pop(info.id, None)
-        known[info.id] = info  # newest last: eviction drops the oldest
-        self._forget.pop(info.id, None)
-        while len(known) > self.max_entries:
-            known.pop(next(iter(known)))
-            self.evicted += 1
+        with self._store_lock:  # the worker and the watchers write; the event path only reads
+            known = self.known
+            known.pop(info.id, None)
+            known[info.id] = info  # newest last: eviction drops the oldest
+            self._forget.pop(info.id, None)
+            while len(known) > self.max_entries:
+                known.pop(next(iter(known)))
+                self.evicted += 1
 
     def _expire(self) -> None:
         if not self._forget:
             return
         now = time.monotonic()
         for cid in [c for c, when in self._forget.items() if when <= now]:
-            del self._forget[cid]
-            self.known.pop(cid, None)
+            with self._store_lock:
+                if self._forget.pop(cid, None) is not None:
+                    self.known.pop(cid, None)
 
     def _watch(self, index: int, runtime: Runtime) -> None:
         """Follow one runtime's events; reconnect with a growing pause when the stream breaks."""
         pause, longest = self.WATCH_BACKOFF
         while not self._stop.is_set():
             try:
-                runtime.watch(lambda op, cid: self._request(op, cid))
+                runtime.watch(self._on_change)
             except RuntimeDown as exc:
                 if self._stop.is_set():
                     return

@@ -127,7 +127,7 @@ class ContainerdRuntime:
             self._digests[key] = reply.image.target.digest if reply is not None else ""
         return self._digests[key]
 
-    def watch(self, on_change: Callable[[str, str], None]) -> None:
+    def watch(self, on_change: Callable[..., None]) -> None:
         subscribe = self._channel.unary_stream(f"/{SERVICES}.events.v1.Events/Subscribe",
                                                request_serializer=pb.SubscribeRequest.SerializeToString,
                                                response_deserializer=pb.Envelope.FromString)

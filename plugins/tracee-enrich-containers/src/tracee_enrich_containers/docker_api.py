@@ -14,7 +14,7 @@ from .runtimes import RuntimeDown, RuntimeFailed
 
 __all__ = ["DockerRuntime"]
 
-_OPS = {"create": "learn", "rename": "refresh", "destroy": "remove"}  # Docker's action -> cache op
+_OPS = {"create": "refresh", "rename": "refresh", "destroy": "remove"}  # Docker's action -> cache op
 
 
 class DockerRuntime:
@@ -86,7 +86,7 @@ class DockerRuntime:
             self._digests[image_id] = str(digests[0]).rpartition("@")[2] if digests else ""
         return self._digests[image_id]
 
-    def watch(self, on_change: Callable[[str, str], None]) -> None:
+    def watch(self, on_change: Callable[..., None]) -> None:
         filters = {"type": "container", "event": ["create", "destroy", "rename"]}
         stream = self._call(self._client().events, filters=filters, decode=True)
         self._stream = stream
@@ -96,9 +96,21 @@ class DockerRuntime:
             for event in stream:
                 if not isinstance(event, dict):
                     continue
-                cid = event.get("id") or (event.get("Actor") or {}).get("ID")
-                if isinstance(cid, str):
-                    on_change(_OPS.get(event.get("Action", event.get("status")), "refresh"), cid)
+                actor = event.get("Actor") or {}
+                cid = event.get("id") or actor.get("ID")
+                if not isinstance(cid, str):
+                    continue
+                action = event.get("Action", event.get("status"))
+                attributes = actor.get("Attributes")
+                if action == "create" and isinstance(attributes, dict):
+                    # The create event carries the name, the image and the labels: enough for the
+                    # event fields at once. An inspect now would wait for the container's start
+                    # (Docker holds the container while starting it), racing its first process;
+                    # the refresh after it adds the image id and digest.
+                    on_change("store", cid, ContainerInfo.build(cid, "docker", attributes,
+                                                                name=attributes.get("name"),
+                                                                image=attributes.get("image")))
+                on_change(_OPS.get(action, "refresh"), cid)
         except (requests.exceptions.RequestException, DockerException, OSError, ValueError) as exc:
             if not self._closed.is_set():
                 raise RuntimeDown(f"event stream: {_short(exc)}") from None

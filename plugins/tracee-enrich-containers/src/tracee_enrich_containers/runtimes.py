@@ -31,10 +31,11 @@ class Runtime(Protocol):
     def list(self) -> list[ContainerInfo]:
         """The containers that exist now (run at start: Tracee's `existing_container`)."""
 
-    def watch(self, on_change: Callable[[str, str], None]) -> None:
+    def watch(self, on_change: Callable[..., None]) -> None:
         """Follow the runtime's event stream, calling on_change(op, id) with op "learn" (a new
-        container), "refresh" (a changed one) or "remove", until close(); raises RuntimeDown
-        when the stream breaks."""
+        container), "refresh" (a changed one) or "remove", or on_change("store", id, info) when
+        the event itself describes the container, until close(); raises RuntimeDown when the
+        stream breaks."""
 
     def close(self) -> None: ...
 
