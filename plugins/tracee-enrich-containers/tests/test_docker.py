@@ -105,3 +105,36 @@ def test_hostile_container_labels(docker, docker_sock, hostile):
     cid = docker.start("--label", f"io.kubernetes.pod.name={hostile}")
     info = DockerRuntime(docker_sock, 5).lookup(cid)
     assert info.pod_name.isprintable() and len(info.pod_name) <= 512
+
+
+def test_create_event_carries_the_metadata(docker, docker_sock):
+    """Docker's create event is enough for the event fields: stored before any look-up (which
+    Docker would answer only once the container has started)."""
+    import threading
+
+    seen: list[tuple] = []
+    runtime = DockerRuntime(docker_sock, 5)
+    thread = threading.Thread(target=lambda: _watch_quietly(runtime, seen), daemon=True)
+    thread.start()
+    time.sleep(0.5)
+    name = unique("announced")
+    cid = docker("create", "--network", "none", "--name", name, *labels(POD), IMAGE, "true")
+    docker.made.append(cid)
+    try:
+        assert wait_until(lambda: any(s[1] == cid and s[0] == "refresh" for s in seen)), seen
+    finally:
+        runtime.close()
+        thread.join(5)
+    mine = [s for s in seen if s[1] == cid]
+    assert [s[0] for s in mine[:2]] == ["store", "refresh"]
+    info = mine[0][2]
+    assert (info.name, info.image, info.pod_name, info.pod_uid) == \
+        (name, IMAGE, POD["io.kubernetes.pod.name"], POD["io.kubernetes.pod.uid"])
+
+
+def _watch_quietly(runtime: DockerRuntime, seen: list) -> None:
+    from tracee_enrich_containers.runtimes import RuntimeDown
+    try:
+        runtime.watch(lambda op, cid, info=None: seen.append((op, cid, info)))
+    except RuntimeDown:
+        pass
