@@ -108,10 +108,11 @@ def tracee_register_enrichers(register: Callable[[Enricher], None]) -> None:
     """Register enrichers, which add to events (container names, pod labels) before dispatch.
 
     Called when a run starts, after signatures and outputs are loaded. Enrichers run in call
-    order on each event some signature selects.
+    order on each event some signature selects, and on the events they name (`Enricher.events`).
     One that raises is reported once and counted; the event is still dispatched.
 
-    :param register: ``register(enricher)``; a `tracee.api.Enricher` (name, enrich, close).
+    :param register: ``register(enricher)``; a `tracee.api.Enricher` (name, enrich; optional
+        close, start, stats, events).
     :returns: None.
     """
 

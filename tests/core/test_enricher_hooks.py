@@ -7,7 +7,6 @@ import io
 import json
 
 from tracee import Enricher, EnricherContext, EventSelector, Signature, SignatureMetadata, hookimpl
-from tracee.api import Reporter
 from tracee.engine import Engine
 from tracee.plugins import PluginHost, PluginInfo
 from tracee.runner import RunOptions, run
@@ -44,7 +43,7 @@ class Recorder:
 def test_watched_events_reach_the_enricher_without_a_signature():
     rec = Recorder()
     findings = FindingsCollector()
-    engine = Engine([Sees()], findings, reporter=Reporter(io.StringIO()), enrichers=[rec.record()])
+    engine = Engine([Sees()], findings, enrichers=[rec.record()])
     engine.run([make_event("container_create", container_id="ab" * 32), make_event("openat"),
                 make_event("ptrace")])
     assert rec.calls == ["container_create", "ptrace"]  # openat: selected by nobody, watched by nobody
@@ -53,7 +52,7 @@ def test_watched_events_reach_the_enricher_without_a_signature():
     assert engine.event_names() == frozenset({"ptrace"})  # what inputs are asked for is unchanged
 
 
-def test_a_run_starts_counts_and_closes_enrichers(tmp_path):
+def test_a_run_starts_counts_and_closes_enrichers(tmp_path, tracee_logs):
     rec = Recorder()
 
     class Plugin:
@@ -65,8 +64,7 @@ def test_a_run_starts_counts_and_closes_enrichers(tmp_path):
         def tracee_register_signatures(self, register):
             register(Sees())
 
-    err = io.StringIO()
-    host = PluginHost(Reporter(err), strict=False).load_entry_points()
+    host = PluginHost(strict=False).load_entry_points()
     host.register(Plugin(), PluginInfo("rec", "tracee-rec", "0.1", "x"))
     events = tmp_path / "events.jsonl"
     events.write_text(json.dumps(make_event("ptrace").to_dict()) + "\n")
@@ -76,11 +74,11 @@ def test_a_run_starts_counts_and_closes_enrichers(tmp_path):
         assert run(host, RunOptions(inputs=[f"file:{events}"], outputs=["json"], options={"flag": 1}),
                    banner=False) == 0
     assert rec.calls == ["start", "ptrace", "close"]
-    assert rec.contexts[0].options == {"flag": 1} and rec.contexts[0].reporter is host.reporter
-    assert "rec seen 3" in err.getvalue().splitlines()[-1]
+    assert rec.contexts[0].options == {"flag": 1} and rec.contexts[0].log.name == "tracee.enricher.rec"
+    assert "rec seen 3" in tracee_logs.lines[-1]
 
 
-def test_an_enricher_that_cannot_start_is_reported_and_the_run_goes_on(tmp_path):
+def test_an_enricher_that_cannot_start_is_reported_and_the_run_goes_on(tmp_path, tracee_logs):
     def broken_start(context):
         raise ConnectionError("socket gone")
 
@@ -93,13 +91,12 @@ def test_an_enricher_that_cannot_start_is_reported_and_the_run_goes_on(tmp_path)
         def tracee_register_signatures(self, register):
             register(Sees())
 
-    err = io.StringIO()
-    host = PluginHost(Reporter(err), strict=False).load_entry_points()
+    host = PluginHost(strict=False).load_entry_points()
     host.register(Plugin(), PluginInfo("flaky", "tracee-flaky", "0.1", "x"))
     events = tmp_path / "events.jsonl"
     events.write_text(json.dumps(make_event("ptrace").to_dict()) + "\n")
     import contextlib
     with contextlib.redirect_stdout(io.StringIO()):
         assert run(host, RunOptions(inputs=[f"file:{events}"], outputs=["json"]), banner=False) == 0
-    assert "tracee: error: enricher flaky failed to start: ConnectionError: socket gone" in err.getvalue()
-    assert "1 finding(s)" in err.getvalue()
+    assert "tracee: error: enricher flaky failed to start: ConnectionError: socket gone" in tracee_logs.text
+    assert "1 finding(s)" in tracee_logs.text

@@ -4,7 +4,6 @@ except in CI (CI=true), where a missing runtime fails them."""
 
 from __future__ import annotations
 
-import io
 import os
 import secrets
 import shutil
@@ -16,7 +15,7 @@ from typing import Iterator
 
 import pytest
 
-from tracee.api import Reporter
+import logging
 
 DOCKER_SOCK = "/var/run/docker.sock"
 CONTAINERD_SOCK = "/run/containerd/containerd.sock"
@@ -78,8 +77,8 @@ def docker(docker_sock: str) -> Iterator[Docker]:
 
 
 @pytest.fixture
-def reporter() -> Reporter:
-    return Reporter(io.StringIO())
+def log() -> logging.Logger:
+    return logging.getLogger("tracee.enricher.containers")
 
 
 def unique(prefix: str) -> str:

@@ -117,8 +117,8 @@ def test_list_and_other_namespaces(records, containerd_sock):
     assert found[cid].name == "by-nerdctl" and found[cid].namespace == "tracee-test"
 
 
-def test_cache_follows_containerd_events(records, containerd_sock, reporter):
-    cache = ContainerCache([ContainerdRuntime(containerd_sock, 5)], reporter)
+def test_cache_follows_containerd_events(records, containerd_sock, log, tracee_logs):
+    cache = ContainerCache([ContainerdRuntime(containerd_sock, 5)], log)
     cache.FORGET_AFTER = 0.3
     cache.start()
     try:
@@ -133,7 +133,7 @@ def test_cache_follows_containerd_events(records, containerd_sock, reporter):
     finally:
         cache.close()
     assert (cache.misses, cache.socket_errors) == (0, 0)
-    assert reporter.stream.getvalue() == ""
+    assert tracee_logs.text == ""
 
 
 def test_generated_code_is_current(tmp_path):

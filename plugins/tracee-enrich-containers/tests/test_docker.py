@@ -57,10 +57,10 @@ def test_list_has_the_running_containers(docker, docker_sock):
     assert found[cid].name == name and found[cid].image == IMAGE
 
 
-def test_cache_learns_new_containers_from_the_event_stream(docker, docker_sock, reporter):
+def test_cache_learns_new_containers_from_the_event_stream(docker, docker_sock, log, tracee_logs):
     """A container created after start is known from Docker's `create` event, before any event of
     it reaches the enricher: its first event is a cache hit, not a miss."""
-    cache = ContainerCache([DockerRuntime(docker_sock, 5)], reporter)
+    cache = ContainerCache([DockerRuntime(docker_sock, 5)], log)
     cache.FORGET_AFTER = 0.3
     cache.start()
     try:
@@ -82,14 +82,14 @@ def test_cache_learns_new_containers_from_the_event_stream(docker, docker_sock, 
     finally:
         cache.close()
     assert cache.stats()["socket_errors"] == 0
-    assert reporter.stream.getvalue() == ""
+    assert tracee_logs.text == ""
 
 
-def test_a_miss_is_filled_in_the_background(docker, docker_sock, reporter):
+def test_a_miss_is_filled_in_the_background(docker, docker_sock, log, tracee_logs):
     """Without the event stream (Docker's events are not watched here): the first event of an
     unknown container is a miss, answered by the worker; later events carry the metadata."""
     cid = docker.start("--name", unique("miss"))
-    cache = ContainerCache([DockerRuntime(docker_sock, 5)], reporter)
+    cache = ContainerCache([DockerRuntime(docker_sock, 5)], log)
     cache.start(prefetch=False, watch=False)
     try:
         assert cache.get(cid) is None

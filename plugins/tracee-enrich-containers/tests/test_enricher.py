@@ -4,7 +4,6 @@ the run summary."""
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import time
 from pathlib import Path
 
 from tracee import EnricherContext, EventSelector, Signature, SignatureMetadata
-from tracee.api import Reporter
+import logging
 from tracee.engine import Engine
 from tracee.testing import FindingsCollector, make_event
 from tracee_enrich_containers.enricher import ContainerEnricher, known_container
@@ -31,19 +30,19 @@ class Traceme(Signature):
         self.match(event)
 
 
-def started(docker_sock: str, reporter: Reporter) -> ContainerEnricher:
+def started(docker_sock: str, log: logging.Logger) -> ContainerEnricher:
     enricher = ContainerEnricher()
-    enricher.start(EnricherContext(reporter, {"cri": [f"docker:{docker_sock}"]}))
+    enricher.start(EnricherContext({"cri": [f"docker:{docker_sock}"]}, log))
     assert enricher.cache.wait_idle(10)
     return enricher
 
 
-def test_findings_carry_container_and_pod(docker, docker_sock, reporter):
+def test_findings_carry_container_and_pod(docker, docker_sock, log):
     name = unique("web")
     cid = docker.start("--name", name, *labels(POD))
-    enricher = started(docker_sock, reporter)
+    enricher = started(docker_sock, log)
     findings = FindingsCollector()
-    engine = Engine([Traceme()], findings, reporter=reporter, enrichers=[enricher.record()])
+    engine = Engine([Traceme()], findings, enrichers=[enricher.record()])
     try:
         engine.run([make_event("ptrace", context={"container_id": cid}, container=True, request="PTRACE_TRACEME"),
                     make_event("ptrace", request="PTRACE_TRACEME")])  # a host event: left alone
@@ -61,10 +60,10 @@ def test_findings_carry_container_and_pod(docker, docker_sock, reporter):
     assert enricher.stats()["cache_hits"] == 1
 
 
-def test_metadata_in_the_input_is_kept(docker, docker_sock, reporter):
+def test_metadata_in_the_input_is_kept(docker, docker_sock, log):
     """A recorded stream that already names its containers keeps its names."""
     cid = docker.start("--name", unique("real"))
-    enricher = started(docker_sock, reporter)
+    enricher = started(docker_sock, log)
     event = make_event("ptrace", context={"container_id": cid, "container_name": "as-recorded"}, container=True)
     try:
         enricher.enrich(event)
@@ -73,15 +72,15 @@ def test_metadata_in_the_input_is_kept(docker, docker_sock, reporter):
     assert event.container_name == "as-recorded" and event.container_image == IMAGE
 
 
-def test_lifecycle_events_refresh_the_cache_without_a_signature(docker, docker_sock, reporter):
+def test_lifecycle_events_refresh_the_cache_without_a_signature(docker, docker_sock, log):
     """container_create / container_remove reach the enricher though no signature selects them
     (Enricher.events); create gets Tracee's metadata arguments, remove makes the cache forget."""
-    enricher = started(docker_sock, reporter)
+    enricher = started(docker_sock, log)
     enricher.cache.FORGET_AFTER = 0.2
     # Without Docker's own event stream, so only the life-cycle events can teach the cache.
     for runtime in enricher.cache.runtimes:
         runtime.close()
-    engine = Engine([Traceme()], FindingsCollector(), reporter=reporter, enrichers=[enricher.record()])
+    engine = Engine([Traceme()], FindingsCollector(), enrichers=[enricher.record()])
     engine.start()
     try:
         name = unique("created")
@@ -162,8 +161,8 @@ def test_installed_and_discovered():
 
 def test_listing_imports_no_runtime_client():
     """`tracee list` and `tracee plugins` must work without the docker SDK and grpcio imported."""
-    code = ("import io, sys; from tracee.api import Reporter; from tracee.plugins import PluginHost; "
-            "h = PluginHost(Reporter(io.StringIO())).load_entry_points(); h.enrichers(); h.cli_options(); "
+    code = ("import sys; from tracee.plugins import PluginHost; "
+            "h = PluginHost().load_entry_points(); h.enrichers(); h.cli_options(); "
             "print(sorted(m for m in ('docker', 'grpc', 'google.protobuf') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -174,16 +173,16 @@ def test_pytest_uses_this_tree():
     assert Path(tracee_enrich_containers.__file__).name == "__init__.py"
 
 
-def test_falcosidekick_fields_from_the_enricher(docker, docker_sock, reporter):
+def test_falcosidekick_fields_from_the_enricher(docker, docker_sock, log):
     """The webhook's falcosidekick payload: Falco's container and k8s names, and what Tracee's
     event has no field for (runtime, image id) from the enricher."""
     from tracee_output_webhook.payloads import falcosidekick
 
     name = unique("web")
     cid = docker.start("--name", name, *labels(POD))
-    enricher = started(docker_sock, reporter)
+    enricher = started(docker_sock, log)
     findings = FindingsCollector()
-    engine = Engine([Traceme()], findings, reporter=reporter, enrichers=[enricher.record()])
+    engine = Engine([Traceme()], findings, enrichers=[enricher.record()])
     try:
         engine.run([make_event("ptrace", context={"container_id": cid}, container=True, request="PTRACE_TRACEME")])
         fields = falcosidekick(findings[0])["output_fields"]

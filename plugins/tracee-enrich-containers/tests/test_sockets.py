@@ -21,8 +21,8 @@ def event_of(cid: str):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_dead_socket_is_reported_once_and_counted(kind, dead_socket, reporter):
-    cache = ContainerCache([connect(SocketSpec(kind, dead_socket), 1.0)], reporter)
+def test_dead_socket_is_reported_once_and_counted(kind, dead_socket, log, tracee_logs):
+    cache = ContainerCache([connect(SocketSpec(kind, dead_socket), 1.0)], log)
     cache.DOWN_RETRY = 0.0  # ask again at every look-up, to see that it is still said only once
     cache.start(watch=False)
     try:
@@ -31,24 +31,24 @@ def test_dead_socket_is_reported_once_and_counted(kind, dead_socket, reporter):
         assert cache.wait_idle(20)
     finally:
         cache.close()
-    text = reporter.stream.getvalue()
+    text = tracee_logs.text
     assert text.count("does not answer") == 1, text
     assert f"containers: {kind} at {dead_socket} does not answer" in text
     stats = cache.stats()
     assert stats["socket_errors"] == 4  # the start-up list and three look-ups
     assert stats["cache_misses"] == 3 and stats["lookups_failed"] == 3
-    assert reporter.errors == 4  # each counted in the run's error total too
+    assert tracee_logs.count() == 4  # each counted in the run's error total too
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_hung_socket_never_blocks_the_event_path(kind, silent_socket, reporter):
+def test_hung_socket_never_blocks_the_event_path(kind, silent_socket, log, tracee_logs):
     """While the worker waits on a runtime that accepted the connection and never answers, events
     keep flowing: each enrich returns at once with empty fields, and the timeout is counted."""
     from tracee_enrich_containers.enricher import ContainerEnricher
     from tracee import EnricherContext
 
     enricher = ContainerEnricher()
-    enricher.start(EnricherContext(reporter, {"cri": [f"{kind}:{silent_socket.path}"], "cri_timeout": 2.0}))
+    enricher.start(EnricherContext({"cri": [f"{kind}:{silent_socket.path}"], "cri_timeout": 2.0}, log))
     try:
         cid = secrets.token_hex(32)
         assert silent_socket.accepted.wait(10), "the client never connected"
@@ -61,14 +61,14 @@ def test_hung_socket_never_blocks_the_event_path(kind, silent_socket, reporter):
     finally:
         enricher.close()
     assert enricher.stats()["cache_misses"] == 1000
-    assert "does not answer" in reporter.stream.getvalue()
+    assert "does not answer" in tracee_logs.text
 
 
-def test_a_dead_runtime_does_not_stop_the_live_one(docker_sock, dead_socket, reporter, docker):
+def test_a_dead_runtime_does_not_stop_the_live_one(docker_sock, dead_socket, log, docker):
     """Two runtimes, the first dead: look-ups go on through the live one."""
     cid = docker.start()
     cache = ContainerCache([connect(SocketSpec("containerd", dead_socket), 1.0),
-                            connect(SocketSpec("docker", docker_sock), 5.0)], reporter)
+                            connect(SocketSpec("docker", docker_sock), 5.0)], log)
     cache.start(prefetch=False, watch=False)
     try:
         assert cache.get(cid) is None

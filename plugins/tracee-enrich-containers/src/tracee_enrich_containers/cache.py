@@ -21,7 +21,9 @@ import threading
 import time
 from typing import Callable, Sequence
 
-from tracee.api import Reporter
+import logging
+
+from tracee.log import limit
 
 from .metadata import ContainerInfo
 from .runtimes import Runtime, RuntimeDown, RuntimeFailed
@@ -41,10 +43,10 @@ class ContainerCache:
     FORGET_AFTER = 30.0
     WATCH_BACKOFF = (1.0, 30.0)
 
-    def __init__(self, runtimes: Sequence[Runtime], reporter: Reporter, *, max_entries: int = 8192,
+    def __init__(self, runtimes: Sequence[Runtime], log: logging.Logger | None = None, *, max_entries: int = 8192,
                  queue_size: int = 4096) -> None:
         self.runtimes = list(runtimes)
-        self.reporter = reporter
+        self.log = log or logging.getLogger("tracee.enricher.containers")
         self.max_entries = max_entries
         self.known: dict[str, ContainerInfo] = {}        # written under _store_lock; read freely
         self._asked: dict[str, float] = {}               # event path only: id -> when it was requested
@@ -240,19 +242,19 @@ class ContainerCache:
             self.socket_errors += 1
             if hold:
                 self._down_until[index] = time.monotonic() + self.DOWN_RETRY
-        self.reporter.error(f"containers: {runtime.kind} at {runtime.socket} does not answer ({exc}); "
+        self.log.error(f"containers: {runtime.kind} at {runtime.socket} does not answer ({exc}); "
                             f"events of its containers carry no container metadata meanwhile "
-                            f"(reported once, counted)", once_key=f"containers-down:{runtime.socket}")
+                            f"(reported once, counted)", extra=limit(f"containers-down:{id(self)}:{runtime.socket}"))
 
     def _up(self, index: int, runtime: Runtime) -> None:
         if index in self._down_until:
             with self._lock:
                 self._down_until.pop(index, None)
-            self.reporter.info(f"containers: {runtime.kind} at {runtime.socket} answers again")
+            self.log.info(f"containers: {runtime.kind} at {runtime.socket} answers again")
 
     def _fail(self, message: str) -> None:
         self.failed += 1
-        self.reporter.error(f"containers: {message}", once_key=f"containers-fail:{message[:60]}")
+        self.log.error(f"containers: {message}", extra=limit(f"containers-fail:{id(self)}:{message[:60]}"))
 
     def stats(self) -> dict[str, int]:
         out = {"cache_hits": self.hits, "cache_misses": self.misses, "lookups": self.lookups,

@@ -64,11 +64,11 @@ class ContainerEnricher:
             return  # no runtime on this host: nothing to enrich from, and nothing to say
         timeout = float(options.get("cri_timeout") or DEFAULT_TIMEOUT)
         runtimes = [connect(spec, timeout) for spec in self.sockets]
-        self.cache = ContainerCache(runtimes, context.reporter)
+        self.cache = ContainerCache(runtimes, context.log)
         self.cache.start()
         _ACTIVE.append(self)
         where = ", ".join(f"{s.kind} ({s.path})" for s in self.sockets)
-        context.reporter.info(f"containers: metadata from {where}")
+        context.log.info(f"containers: metadata from {where}")
 
     def enrich(self, event: Event) -> None:
         cache = self.cache

@@ -15,7 +15,13 @@ def tracee_register_enrichers(register):
 
 
 @hookimpl
-def tracee_cli_options() -> list[click.Option]:
+def tracee_cli_options(command: str, register) -> None:
+    if command == "tracee run":
+        for option in run_options():
+            register(option)
+
+
+def run_options() -> list[click.Option]:
     return [
         click.Option(["--cri", "cri"], multiple=True, metavar="RUNTIME:SOCKET",
                      help="Container runtime to read container and pod metadata from: docker:PATH or "
