@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from .api import Enricher
 from .event import Event
+from .events import catalog
 from .log import limit
+from .metrics import RuleTimings
 from .predicates import Predicate
 from .signature import ALL, SIGNAL_SOURCE_COMPLETE, SOURCE_TRACEE, Finding, Signature, SignatureGroup
 
@@ -28,7 +32,11 @@ class EngineStats:
     signature_errors: dict[str, int] = field(default_factory=dict)
     enricher_errors: dict[str, int] = field(default_factory=dict)
     output_errors: int = 0
-    dispatched: dict[str, int] = field(default_factory=dict)  # per signature ID
+    dispatched: dict[str, int] = field(default_factory=dict)  # per signature ID, filled in by finish()
+    findings_by_signature: dict[str, int] = field(default_factory=dict)
+    #: Signatures taken out of the run (ID -> why); whoever quarantines records it here, so the
+    #: summary and `tracee_rule_quarantined` show it.
+    quarantined: dict[str, str] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -38,6 +46,8 @@ class EngineStats:
 # One entry of a route: the positions (load order) of the signatures it serves, and what to call
 # with the event: a signature's on_event, or a group's evaluate bound to its selecting members.
 _Handler = tuple[tuple[int, ...], Callable[[Event], None]]
+# A route is [handlers, events dispatched through it, the positions it serves unchecked (the
+# others count in `_checked`), the rule language of each handler].
 
 
 class Engine:
@@ -56,13 +66,20 @@ class Engine:
     members of a SignatureGroup, whose evaluation costs far more than the check; a Python rule's
     own first test is as cheap as the check), "all", or "none" (every event a selector names,
     to show a declaration is sound). Inputs use the declarations to filter in the kernel anyway.
+
+    The signature set can be replaced while events flow (`stage`, the SIGHUP reload): the new set
+    takes over at the next event, in the dispatching thread; signatures in both sets keep their
+    state and their counters.
+
+    `time_rules(timings)` has one evaluation in 64 per route timed into a `RuleTimings`, per rule
+    language: `python`, or the group's name (`rego`, `cel`).
     """
 
     def __init__(self, signatures: Iterable[Signature], on_finding: Callable[[Finding], None],
                  *, enrichers: Iterable[Enricher] = (), check_predicates: str = "groups") -> None:
         if check_predicates not in ("groups", "all", "none"):
             raise ValueError(f"check_predicates={check_predicates!r}: 'groups', 'all' or 'none'")
-        self.signatures = list(signatures)
+        self.check_predicates = check_predicates
         self.enrichers = list(enrichers)
         # event name -> the enrichers that asked for it (life-cycle events no signature selects)
         self._watched: dict[str, list[Enricher]] = {}
@@ -70,41 +87,46 @@ class Engine:
             for name in enricher.events:
                 self._watched.setdefault(name, []).append(enricher)
         self.stats = EngineStats()
+        self.timings: RuleTimings | None = None
+        self._sample_mask = 0  # `hits & 0` is never 1: no timing until `time_rules`
         self._on_finding = on_finding
-        self._ids = [sig.get_metadata().id for sig in self.signatures]
-        self._groups: list[SignatureGroup] = []
-        for sig in self.signatures:
-            if sig.group is not None and sig.group not in self._groups:
-                self._groups.append(sig.group)
-        # (source, name, origin) -> [(position, predicates of that selector)]
-        self._index: dict[tuple[str, str, str], list[tuple[int, tuple[Predicate, ...]]]] = {}
-        for pos, sig in enumerate(self.signatures):
-            for sel in sig.get_selected_events():
-                if not sel.source:
-                    log.warning(f"signature {self._ids[pos]} has a selector without a source "
-                                f"({sel.name or ALL}); it receives no events from it")
-                    continue
-                key = (sel.source, sel.name or ALL, sel.origin or ALL)
-                checked = check_predicates == "all" or (check_predicates == "groups" and sig.group is not None)
-                self._index.setdefault(key, []).append((pos, tuple(sel.where) if checked else ()))
-        # Events handed to a signature by a predicate check (the others count by route hits).
-        self._checked = [0] * len(self.signatures)
-        # (name, origin) -> [handlers, hit count]: the hot path is one dict lookup per event.
+        self._load(list(signatures))
+        # (name, origin) -> a route (above): the hot path is one dict lookup per event.
         self._routes: dict[tuple[str, str], list[Any]] = {}
         self._started = False
         self._finished = False
+        # A reload: the staged signature list, and the routes (with their hit counts) of the set it
+        # replaces, folded into the `_dispatched_*` bases when it takes over. The lock is taken only
+        # then, by `stage`, and by readers of the counters on other threads, never per event.
+        self._staged: list[Signature] | None = None
+        self._retired_routes: list[dict[tuple[str, str], list[Any]]] = []
+        self._dispatched_base: dict[str, int] = {}
+        self._dispatched_names_base: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def time_rules(self, timings: RuleTimings) -> None:
+        """Time one evaluation in `timings.SAMPLE_EVERY` per route (the first, then every 64th)."""
+        self.timings = timings
+        self._sample_mask = timings.SAMPLE_EVERY - 1
+
+    def _load(self, signatures: list[Signature]) -> None:
+        """Index `signatures` (the constructor, and a staged set taking over)."""
+        ids = [sig.get_metadata().id for sig in signatures]
+        groups: list[SignatureGroup] = []
+        for sig in signatures:
+            if sig.group is not None and sig.group not in groups:
+                groups.append(sig.group)
+        self.signatures, self._ids, self._groups = signatures, ids, groups
+        # (source, name, origin) -> [(position, predicates of that selector)]
+        self._index = selector_index(signatures, ids, self.check_predicates)
+        self._selected_names = frozenset(name for _source, name, _origin in self._index)
+        # Events handed to a signature by a predicate check (the others count by route hits).
+        self._checked = [0] * len(signatures)
 
     # -- what inputs need to produce -----------------------------------------------------------------
     def event_names(self) -> frozenset[str] | None:
         """Names of the events some signature selects, or None if some signature selects all."""
-        names = set()
-        for source, name, _origin in self._index:
-            if source != SOURCE_TRACEE:
-                continue
-            if name == ALL:
-                return None
-            names.add(name)
-        return frozenset(names)
+        return event_names_of(self._index)
 
     # -- life cycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -118,6 +140,9 @@ class Engine:
 
     def _handle_finding(self, finding: Finding) -> None:
         self.stats.findings += 1
+        per_sig = self.stats.findings_by_signature
+        sid = finding.metadata.id
+        per_sig[sid] = per_sig.get(sid, 0) + 1
         try:
             self._on_finding(finding)
         except Exception as exc:  # noqa: BLE001 - an output must not stop detection
@@ -126,6 +151,18 @@ class Engine:
                       extra=limit(f"output:{type(exc).__name__}"))
 
     def _route(self, name: str, origin: str) -> list[Any]:
+        while True:
+            if self._staged is not None:
+                self._take_over()
+            route = self._build_route(name, origin)
+            self._routes[(name, origin)] = route
+            # A reload staged while the route was built may have stored it in the new (empty) route
+            # table: build it again from the staged set. `stage` sets `_staged` before it empties
+            # the table, so this test sees every such case.
+            if self._staged is None:
+                return route
+
+    def _build_route(self, name: str, origin: str) -> list[Any]:
         index = self._index
         # position -> the predicate conjunctions of its selectors for this event; None when a
         # selector without predicates selects it (nothing to check)
@@ -151,9 +188,11 @@ class Engine:
                 order.append(unit)
             served[id(unit)].append(pos)
         handlers: list[_Handler] = []
+        languages: list[str] = []
         for unit in order:
             members = tuple(served[id(unit)])
             checks = [conditions[p] for p in members]
+            languages.append(unit.name if isinstance(unit, SignatureGroup) else "python")
             if isinstance(unit, SignatureGroup):
                 sigs = tuple(self.signatures[p] for p in members)
                 if all(c is None for c in checks):
@@ -165,9 +204,7 @@ class Engine:
             else:
                 call = self._checked_signature(unit, members[0], checks[0])
             handlers.append((members, call))
-        route = [tuple(handlers), 0, tuple(p for p in conditions if conditions[p] is None)]
-        self._routes[(name, origin)] = route
-        return route
+        return [tuple(handlers), 0, tuple(p for p in conditions if conditions[p] is None), tuple(languages)]
 
     def _checked_signature(self, sig: Signature, pos: int, checks: list[Any]) -> Callable[[Event], None]:
         checked = self._checked
@@ -208,13 +245,28 @@ class Engine:
             if self._watched and event.event_name in self._watched:
                 self._enrich(event, self._watched[event.event_name])
             return
-        route[1] += 1
+        hits = route[1] = route[1] + 1
         self._enrich(event, self.enrichers)
+        if hits & self._sample_mask == 1:  # the first event of a route, then one in 64
+            self._dispatch_timed(event, handlers, route[3])
+            return
         for served, call in handlers:
             try:
                 call(event)
             except Exception as exc:  # noqa: BLE001 - a broken rule must not stop the others
                 self._failed(served, "on_event", exc)
+
+    def _dispatch_timed(self, event: Event, handlers: tuple[_Handler, ...], languages: tuple[str, ...]) -> None:
+        timings = self.timings
+        clock = time.perf_counter
+        for (served, call), language in zip(handlers, languages):
+            start = clock()
+            try:
+                call(event)
+            except Exception as exc:  # noqa: BLE001 - a broken rule must not stop the others
+                self._failed(served, "on_event", exc)
+            if timings is not None:
+                timings.observe(language, clock() - start)
 
     def _enrich(self, event: Event, enrichers: list[Enricher]) -> None:
         for enricher in enrichers:
@@ -242,7 +294,10 @@ class Engine:
         close all (groups last)."""
         if self._finished:
             return
-        self._finished = True
+        with self._lock:
+            self._finished = True  # `stage` refuses from now on
+        if self._staged is not None and self._started:
+            self._take_over()
         for group in self._groups:
             self._group_call(group, "flush")
         for pos, sig in enumerate(self.signatures):
@@ -268,13 +323,88 @@ class Engine:
             self._failed(members, stage, exc, group=group)
 
     def _count_dispatch(self) -> None:
-        dispatched = {sid: 0 for sid in self._ids}
-        for _handlers, hits, unchecked in self._routes.values():
-            for pos in unchecked:
-                dispatched[self._ids[pos]] += hits
-        for pos, n in enumerate(self._checked):
-            dispatched[self._ids[pos]] += n
-        self.stats.dispatched = dispatched
+        self.stats.dispatched = self.dispatch_counts()[0]
+
+    def dispatch_counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Events dispatched so far ({signature ID: n}, {event name: n}); safe from any thread.
+
+        Event names outside the catalog and the loaded selectors count as "other", so an input
+        full of invented names cannot grow the label set."""
+        with self._lock:
+            per_sig = dict(self._dispatched_base)
+            per_name = dict(self._dispatched_names_base)
+            for sid in self._ids:
+                per_sig.setdefault(sid, 0)
+            # Every table here was built from the current set: a staged one has not taken over.
+            self._fold([*self._retired_routes, self._routes.copy()], per_sig, per_name)
+        return per_sig, per_name
+
+    def _fold(self, tables: list[dict[tuple[str, str], list[Any]]], per_sig: dict[str, int],
+              per_name: dict[str, int]) -> None:
+        """Add the counts of the current set's route `tables` and predicate checks."""
+        ids, known = self._ids, self._selected_names
+        for table in tables:
+            for (name, _origin), route in table.items():
+                hits = route[1]
+                if not hits:
+                    continue
+                for pos in route[2]:
+                    per_sig[ids[pos]] = per_sig.get(ids[pos], 0) + hits
+                label = name if name in known or catalog.by_name(name) is not None else "other"
+                per_name[label] = per_name.get(label, 0) + hits
+        for pos, n in enumerate(list(self._checked)):
+            if n:
+                per_sig[ids[pos]] = per_sig.get(ids[pos], 0) + n
+
+    # -- reloading ------------------------------------------------------------------------------------
+    def stage(self, signatures: Sequence[Signature]) -> bool:
+        """Replace the signature set (from any thread): the next event is dispatched to
+        `signatures`. Instances in both sets keep their state; new ones are `init()`ed, and the
+        ones left out are closed, in the dispatching thread when the new set takes over. False
+        once the engine has finished."""
+        with self._lock:
+            if self._finished:
+                return False
+            self._staged = list(signatures)
+            # After `_staged` is set (see `_route`): the next event misses the empty table.
+            self._retired_routes.append(self._routes)
+            self._routes = {}
+        return True
+
+    def _take_over(self) -> None:
+        """The staged set replaces the current one (in the dispatching thread, between events)."""
+        with self._lock:
+            staged, self._staged = self._staged, None
+            if staged is None:
+                return
+            # The counts of the set being replaced go into the per-ID bases.
+            self._fold([*self._retired_routes, self._routes], self._dispatched_base, self._dispatched_names_base)
+            self._retired_routes = []
+            old, old_groups = self.signatures, self._groups
+            self._load(staged)
+            self._routes = {}
+        kept = {id(sig) for sig in staged}
+        before = {id(sig) for sig in old}
+        if self._started:
+            for pos, sig in enumerate(self.signatures):
+                if id(sig) not in before:
+                    try:
+                        sig.init(self._handle_finding)
+                    except Exception as exc:  # noqa: BLE001
+                        self._failed((pos,), "init", exc)
+        for sig in old:
+            if id(sig) not in kept:
+                try:
+                    sig.close()
+                except Exception as exc:  # noqa: BLE001
+                    self._report(f"signature {_id_of(sig)} (unloaded)", _id_of(sig), "close", exc)
+        for group in old_groups:
+            if group not in self._groups:
+                for stage in ("flush", "close"):
+                    try:
+                        getattr(group, stage)()
+                    except Exception as exc:  # noqa: BLE001
+                        self._report(f"rule group {group.name} (unloaded)", f"group:{group.name}", stage, exc)
 
     # -- errors ---------------------------------------------------------------------------------------
     def _failed(self, served: tuple[int, ...], stage: str, exc: Exception,
@@ -286,6 +416,9 @@ class Engine:
             group = group or self.signatures[served[0]].group
             sid = f"group:{group.name if group else '?'}"
             what = f"rule group {group.name if group else '?'} ({' '.join(self._ids[p] for p in served)})"
+        self._report(what, sid, stage, exc)
+
+    def _report(self, what: str, sid: str, stage: str, exc: Exception) -> None:
         errors = self.stats.signature_errors
         errors[sid] = errors.get(sid, 0) + 1
         log.error(f"{what} failed in {stage}: {type(exc).__name__}: {exc}",
@@ -314,3 +447,44 @@ def _passes(conjunctions: list[tuple[Callable[[Event], bool], ...]], event: Even
         else:
             return True
     return False
+
+
+def selector_index(signatures: Sequence[Signature], ids: Sequence[str], check_predicates: str = "groups"
+                   ) -> dict[tuple[str, str, str], list[tuple[int, tuple[Predicate, ...]]]]:
+    """(source, name, origin) -> [(position, the predicates the engine checks for that selector)]."""
+    index: dict[tuple[str, str, str], list[tuple[int, tuple[Predicate, ...]]]] = {}
+    for pos, sig in enumerate(signatures):
+        for sel in sig.get_selected_events():
+            if not sel.source:
+                log.warning(f"signature {ids[pos]} has a selector without a source "
+                            f"({sel.name or ALL}); it receives no events from it",
+                            extra=limit(f"selector:{ids[pos]}:{sel.name}"))
+                continue
+            key = (sel.source, sel.name or ALL, sel.origin or ALL)
+            checked = check_predicates == "all" or (check_predicates == "groups" and sig.group is not None)
+            index.setdefault(key, []).append((pos, tuple(sel.where) if checked else ()))
+    return index
+
+
+def event_names_of(index: dict[tuple[str, str, str], Any]) -> frozenset[str] | None:
+    """Names of the events an index selects from source tracee, or None when it selects all."""
+    names = set()
+    for source, name, _origin in index:
+        if source != SOURCE_TRACEE:
+            continue
+        if name == ALL:
+            return None
+        names.add(name)
+    return frozenset(names)
+
+
+def selected_event_names(signatures: Sequence[Signature]) -> frozenset[str] | None:
+    """The event names `signatures` select (None: every event), as `Engine.event_names` says."""
+    return event_names_of(selector_index(signatures, [_id_of(sig) for sig in signatures]))
+
+
+def _id_of(sig: Signature) -> str:
+    try:
+        return sig.get_metadata().id
+    except Exception:  # noqa: BLE001
+        return "?"
