@@ -13,6 +13,7 @@ import click
 
 from . import __version__
 from . import log as logs
+from . import server
 from .errors import FatalError, UsageError
 from .plugins import CliOption, PluginHost, PluginInfo
 from .runner import LoadedSignature, RunOptions, load_signatures, plugin_table, run
@@ -25,8 +26,35 @@ def make_host(argv: Sequence[str]) -> PluginHost:
     """Plugins load before click parses the command line (they add options), so --strict-plugins
     is read from argv here."""
     strict = True if "--strict-plugins" in argv else None
-    logs.setup()
+    logs.setup(_log_format_in(argv))  # messages of plugin loading already in the chosen format
     return PluginHost(strict=strict).load_entry_points()
+
+
+def _log_format_in(argv: Sequence[str]) -> str | None:
+    for i, arg in enumerate(argv):
+        value = arg.split("=", 1)[1] if arg.startswith("--log-format=") else (
+            argv[i + 1] if arg == "--log-format" and i + 1 < len(argv) else None)
+        if value in logs.FORMATS:
+            return value
+    return None
+
+
+def log_format_option() -> click.Option:
+    """`--log-format text|json` (or TRACEE_LOG_FORMAT): stderr messages as text lines or one JSON
+    object per line. Any command may add it; it takes effect as soon as it is parsed."""
+    def choose(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+        if value:
+            logs.setup(value)
+
+    return click.Option(["--log-format", "log_format"], type=click.Choice(logs.FORMATS), default=None,
+                        envvar="TRACEE_LOG_FORMAT", is_eager=True, expose_value=False, callback=choose,
+                        help="Messages on stderr: text (default) or json (one object per line: time, "
+                             "level, logger, message). [env: TRACEE_LOG_FORMAT]")
+
+
+def add_service_options(cmd: click.Command, default_addr: str = server.DEFAULT_ADDR, **kwargs: Any) -> None:
+    """--log-format and the /metrics, /healthz options, on a long-running command."""
+    cmd.params.extend([log_format_option(), *server.server_options(default_addr, **kwargs)])
 
 
 def _natural(text: str) -> list[Any]:
@@ -125,6 +153,7 @@ def build_cli(host: PluginHost) -> click.Group:
         apply_plugin_options(ctx, run_options, opts)
         ctx.exit(run(host, opts))
 
+    add_service_options(run_cmd)
     run_options = add_plugin_options(run_cmd, host, "tracee run")
 
     @cli.command("list")
@@ -197,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def _fail(message: str, code: int, ctx: Any = None) -> None:
     hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-    print(f"tracee: error: {message}{hint}", file=sys.stderr)
+    logging.getLogger(logs.ROOT).error(f"{message}{hint}")  # `tracee: error: ...`, or a JSON line
     sys.exit(code)
 
 

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import threading
 import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-__all__ = ["ROOT", "Counter", "RateLimit", "counting", "get_logger", "limit", "quiet", "setup"]
+__all__ = ["FORMATS", "ROOT", "Counter", "RateLimit", "counting", "current_format", "get_logger", "limit",
+           "quiet", "setup"]
 
 ROOT = "tracee"
 _LIMIT = "tracee_limit"  # the record attribute `limit()` sets
@@ -142,22 +144,31 @@ class JSONFormatter(logging.Formatter):
 
 
 _FORMATS = {"text": TextFormatter, "json": JSONFormatter}
+FORMATS = tuple(_FORMATS)
 _handler: _Stderr | None = None
+_format = "text"
 _rate_limit = RateLimit()
 
 
-def setup(fmt: str = "text", level: int = logging.INFO) -> None:
-    """Send `tracee.*` records to stderr in `fmt` ("text" or "json"); calling it again only
-    changes the format and level."""
-    global _handler
+def setup(fmt: str | None = None, level: int = logging.INFO) -> None:
+    """Send `tracee.*` records to stderr in `fmt` ("text" or "json"; None keeps the format chosen
+    before, text at first); calling it again only changes the format and level."""
+    global _handler, _format
     root = logging.getLogger(ROOT)
     if _handler is None:
         _handler = _Stderr()
         _handler.addFilter(_rate_limit)
         root.addHandler(_handler)
         root.propagate = False
-    _handler.setFormatter(_FORMATS[fmt]())
+    if fmt is not None and fmt not in _FORMATS:
+        raise ValueError(f"log format {fmt!r}: expected one of {', '.join(_FORMATS)}")
+    _format = fmt or _format
+    _handler.setFormatter(_FORMATS[_format]())
     root.setLevel(level)
+
+
+def current_format() -> str:
+    return _format
 
 
 def quiet() -> None:
@@ -179,5 +190,7 @@ def counting() -> Iterator[Counter]:
 
 
 # Messages reach stderr as soon as tracee is imported, in any program that uses it (the command
-# line, a test, a benchmark); `setup()` later changes only the format and level.
-setup()
+# line, a test, a benchmark), in the format TRACEE_LOG_FORMAT names; `setup()` later changes only
+# the format and level.
+setup(os.environ.get("TRACEE_LOG_FORMAT", "").strip().lower() if os.environ.get(
+    "TRACEE_LOG_FORMAT", "").strip().lower() in _FORMATS else None)
