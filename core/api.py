@@ -121,13 +121,19 @@ class RuleLoadContext:
     #: sharing the process (native rule engines that do not coexist well, for instance).
     active_loaders: frozenset[str] = frozenset()
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("tracee.rules"))
+    #: Every problem `fail` was told of, in order (a reload compares them with the running set's).
+    problems: list[str] = field(default_factory=list)
+    #: False while a reload loads: its problems are reported by the reload, once, not here.
+    report: bool = True
 
     def fail(self, message: str) -> None:
         """Report a broken rule file or rule; with --strict-plugins the run stops."""
         if self.strict:
             from .errors import FatalError
             raise FatalError(message + " [--strict-plugins]")
-        self.log.error(message)
+        self.problems.append(message)
+        if self.report:
+            self.log.error(message)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from typing import BinaryIO, Iterator
 
@@ -27,6 +29,10 @@ class FileInput:
         self.event_names = context.event_names
         self.log = context.log
         self.read = self.skipped = self.dropped = 0
+        # The names the pre-filter lets through, shared with the reading loop so that a reload can
+        # change them in place (`update_events`); None lets every line through.
+        self._names: set[bytes] | None = None if self.event_names is None else {n.encode() for n in self.event_names}
+        self._decode_all = False  # set by a reload to a signature that selects every event
         self._stream: BinaryIO | None = None
         if self.path in ("-", "stdin"):
             self._stream = sys.stdin.buffer
@@ -37,10 +43,15 @@ class FileInput:
             except OSError as exc:
                 raise UsageError(f"--input file:{self.path}: {exc.strerror}") from None
             self.label = self.path
+        try:
+            #: A regular file ends when it is read: that is its normal end, not the input dying.
+            self.finite = stat.S_ISREG(os.fstat(self._stream.fileno()).st_mode)
+        except (OSError, ValueError, AttributeError):
+            self.finite = False
 
     def events(self) -> Iterator[Event]:
         assert self._stream is not None
-        names = None if self.event_names is None else {n.encode() for n in self.event_names}
+        names = self._names
         from_json = Event.from_json
         lineno = 0
         for line in self._stream:
@@ -54,8 +65,10 @@ class FileInput:
                     start = at + len(_NAME_KEY)
                     end = line.find(b'"', start)
                     if line[start:end] not in names:
-                        self.skipped += 1
-                        continue
+                        if not self._decode_all:
+                            self.skipped += 1
+                            continue
+                        names = None
             try:
                 event = from_json(line)
             except EventDecodeError as exc:
@@ -65,6 +78,20 @@ class FileInput:
                                            more="further bad lines are only counted"))
                 continue
             yield event
+
+    def update_events(self, event_names: frozenset[str] | None) -> None:
+        """The loaded signatures changed (a reload, from another thread): let their events through.
+
+        The set is changed in place, names added before others are taken away, so a line the old or
+        the new signatures select is never skipped while it changes."""
+        if event_names is None:
+            self._decode_all = True
+            return
+        if self._names is None:
+            return  # already decoding every line: correct, only slower than needed
+        wanted = {n.encode() for n in event_names}
+        self._names |= wanted
+        self._names &= wanted
 
     def stats(self) -> dict[str, int]:
         return {"read": self.read, "skipped": self.skipped, "dropped": self.dropped}
