@@ -7,15 +7,19 @@ from typing import Sequence
 
 import click
 
-from .cli import CONTEXT_SETTINGS, _fail, add_plugin_options, apply_plugin_options, list_events, list_table, make_host
+from .cli import (CONTEXT_SETTINGS, _fail, add_plugin_options, add_service_options, apply_plugin_options,
+                  list_events, list_table, make_host)
 from .config import load_config
 from .errors import FatalError, UsageError
 from .runner import RunOptions, load_signatures, run
 
 # Tracee flags that tune Go/OPA internals; accepted so existing scripts keep working.
-_IGNORED_FLAGS = ("--rego-partial-eval", "--rego-aio", "--rego-enable-parsed-events", "--metrics",
-                  "--healthz", "--pprof", "--allow-high-capabilities", "--ahc", "--allcaps")
-_IGNORED_VALUES = ("--rego-runtime-target", "--sig-buffer", "--metrics-addr", "--pprof-addr", "--listen-addr")
+_IGNORED_FLAGS = ("--rego-partial-eval", "--rego-aio", "--rego-enable-parsed-events", "--pprof",
+                  "--allow-high-capabilities", "--ahc", "--allcaps")
+_IGNORED_VALUES = ("--rego-runtime-target", "--sig-buffer", "--pprof-addr")
+# Tracee-rules' port (v0.7+), on loopback: --metrics/--healthz/--listen-addr (v0.8.3+) and
+# --metrics-addr (v0.7-v0.8.2) work as on `tracee run`.
+DEFAULT_ADDR = "127.0.0.1:4466"
 
 
 def parse_input_tracee(values: Sequence[str]) -> str:
@@ -67,13 +71,19 @@ def build(host) -> click.Command:
             raise click.UsageError("no flags specified: give --input-tracee file:PATH --input-tracee format:json|gob")
         opts = RunOptions(inputs=[parse_input_tracee(input_tracee)],
                           outputs=[f"template:{output_template}" if output_template else "stdout"],
-                          rules=rules, rules_dirs=rules_dirs, config=config, options=options)
+                          rules=rules, rules_dirs=rules_dirs, config=config, options=options,
+                          command="tracee-rules")
         apply_plugin_options(ctx, plugin_options, opts)  # e.g. --webhook URL adds the output webhook:URL
         sys.exit(run(host, opts))
 
+    add_service_options(tracee_rules, DEFAULT_ADDR, addr_aliases=("--metrics-addr",))
     # Tracee's flags that belong to a plugin (--webhook*: tracee-output-webhook) come from it.
     plugin_options = add_plugin_options(tracee_rules, host, "tracee-rules")
     return tracee_rules
+
+
+# Boolean flags Go's flag parsing also accepts as `--flag=true` / `--flag=false`.
+_BOOL_FLAGS = ("--metrics", "--healthz", "--list", "--list-events")
 
 
 def _strip_ignored(argv: list[str]) -> list[str]:
@@ -82,7 +92,11 @@ def _strip_ignored(argv: list[str]) -> list[str]:
         if skip:
             skip = False
             continue
-        flag = a.split("=", 1)[0]
+        flag, eq, value = a.partition("=")
+        if eq and flag in _BOOL_FLAGS and value.lower() in ("true", "false", "1", "0"):
+            if value.lower() in ("true", "1"):
+                out.append(flag)
+            continue
         if flag in _IGNORED_FLAGS:
             print(f"tracee-rules: note: {flag} has no effect here", file=sys.stderr)
             continue

@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from . import log as logs
+from . import server
 from .api import EnricherContext, InputContext, Output, OutputContext, RuleLoadContext
 from .config import Config, load_config
 from .engine import Engine
 from .errors import FatalError, UsageError
 from .plugins import PluginHost, PluginInfo
+from .reload import Reloader
 from .signature import Finding, Signature, SignatureError
 
 log = logging.getLogger("tracee")
@@ -37,6 +39,7 @@ class RunOptions:
     rules_dirs: Sequence[str] = ()
     config: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    command: str = "tracee run"  # as /metrics names it (tracee_info)
 
 
 def _split(spec: str) -> tuple[str, str]:
@@ -51,10 +54,13 @@ def _rule_files(root: Path, suffixes: set[str]) -> list[Path]:
 
 
 def load_signatures(host: PluginHost, *, rules_dirs: Sequence[str] = (), rules: Sequence[str] = (),
-                    config: Config | None = None, options: Mapping[str, Any] | None = None
-                    ) -> list[LoadedSignature]:
+                    config: Config | None = None, options: Mapping[str, Any] | None = None,
+                    problems: list[str] | None = None, report: bool = True) -> list[LoadedSignature]:
     """Every signature the installed plugins and the rule directories provide, after `--rules`
-    selection and the config's disable lists, configured with the config's settings."""
+    selection and the config's disable lists, configured with the config's settings.
+
+    Broken rule files and signatures are reported (unless `report` is False) and skipped; each
+    such problem is also appended to `problems` when given."""
     config = config or Config()
     found: list[LoadedSignature] = [LoadedSignature(sig, info.name) for info, sig in host.signatures()]
 
@@ -82,7 +88,8 @@ def load_signatures(host: PluginHost, *, rules_dirs: Sequence[str] = (), rules: 
             files_by_loader.setdefault(loader.name, []).append(f)
             providers[f] = provider if provider in host.plugins else str(f)
     context = RuleLoadContext(strict=host.strict, options=options or {},
-                              active_loaders=frozenset(files_by_loader))
+                              active_loaders=frozenset(files_by_loader),
+                              problems=problems if problems is not None else [], report=report)
     for _, loader in loaders:
         files = files_by_loader.get(loader.name)
         if not files:
@@ -183,15 +190,22 @@ def run(host: PluginHost, opts: RunOptions, *, banner: bool = True) -> int:
     Returns the exit code: 0, or 128 + the signal's number when a signal stopped the run."""
     logs.setup()
     with logs.counting() as counter:
-        return _run(host, opts, counter, banner)
+        service = server.start(opts.options, command=opts.command)  # --metrics / --healthz
+        try:
+            return _run(host, opts, counter, banner, service)
+        finally:
+            if service is not None:
+                service.close()
 
 
-def _run(host: PluginHost, opts: RunOptions, counter: logs.Counter, banner: bool) -> int:
+def _run(host: PluginHost, opts: RunOptions, counter: logs.Counter, banner: bool,
+         service: server.Service | None = None) -> int:
     config = load_config(opts.config)
     input_spec, input_arg = choose_input(host, opts.inputs)
     input_spec.prepare()  # before rule files: see InputSpec.prepare
+    problems: list[str] = []
     loaded = load_signatures(host, rules_dirs=opts.rules_dirs, rules=opts.rules, config=config,
-                             options=opts.options)
+                             options=opts.options, problems=problems)
     if not loaded:
         raise FatalError("no signatures loaded (install a rule pack such as tracee-sig-builtin, "
                          "or pass --rules-dir)")
@@ -216,7 +230,16 @@ def _run(host: PluginHost, opts: RunOptions, counter: logs.Counter, banner: bool
     if banner:
         ids = [item.signature.get_metadata().id for item in loaded]
         log.info(f"Loaded {len(ids)} signature(s): [{' '.join(ids)}]")
+    reloader = Reloader(host, opts, loaded, problems, config, engine, source, input_name=input_spec.name,
+                        input_events=context.event_names)
+    reloader.install()  # SIGHUP
+    if service is not None:
+        service.watch_run(engine, [(_split(spec)[0], out) for spec, out in zip(opts.outputs, outputs)],
+                          engine.enrichers, counter)
+        service.metrics.sources.append(reloader.metrics)
+        service.watch_input(input_spec.name, source, busy_code=Engine.dispatch.__code__)
     stopped_by: list[int] = []
+    ended = "input ended"
 
     def stop(signum: int, _frame: Any) -> None:
         if stopped_by:  # second Ctrl-C: leave now
@@ -233,7 +256,13 @@ def _run(host: PluginHost, opts: RunOptions, counter: logs.Counter, banner: bool
             stopped_by.append(signal.SIGINT)
         log.warning("interrupted")
         engine.finish()
+    except BaseException as exc:
+        ended = f"input failed: {type(exc).__name__}: {exc}"
+        raise
     finally:
+        reloader.close()
+        if service is not None:
+            service.input_ended("stopping" if stopped_by else ended)
         for s, handler in previous.items():
             signal.signal(s, handler)
         source.close()
@@ -253,6 +282,9 @@ def _run(host: PluginHost, opts: RunOptions, counter: logs.Counter, banner: bool
             except Exception as exc:  # noqa: BLE001
                 log.error(f"enricher {enricher.name} failed to close: {type(exc).__name__}: {exc}")
         log.info(summary_line(engine, source.stats(), out_stats, counter.errors, enr_stats))
+    if service is not None and service.serve_health and not stopped_by and not getattr(source, "finite", False):
+        # A live input (stdin, a FIFO, the kernel) that ends has died: say so to the orchestrator.
+        return service.wait_for_stop(f"input {input_spec.name} ended")
     return 128 + stopped_by[0] if stopped_by else 0
 
 
