@@ -1,36 +1,43 @@
 """Delivery: a bounded queue in front of one sender thread that POSTs, retries with backoff and counts.
 
-HTTP is the standard library's http.client, by choice: one keep-alive connection per sender
-thread, per-attempt timeouts that a shutdown deadline can shorten, and no extra dependency to
-vet on production nodes. urllib would open a new connection for every finding; requests/urllib3
-add little for a single POST to a single host. Proxies from HTTP(S)_PROXY/NO_PROXY are honoured
-like curl and requests do, through urllib's own parsing of those variables.
+HTTP is urllib3's: its connection pool keeps the connection alive (and notices one the server
+closed while idle), tunnels HTTPS through a proxy with CONNECT, verifies TLS; its `Retry` policy
+decides what is retried (connection errors, timeouts, 5xx, 408, 425, 429), the exponential
+backoff with jitter and the Retry-After header (seconds or an HTTP date). This module keeps what
+is particular to findings: the attempt loop runs here, not inside urllib3, so each attempt's
+timeout and each backoff are cut short by the drain deadline at exit, and every attempt is
+counted. Proxies come from HTTP(S)_PROXY/NO_PROXY, read with urllib's own parsing of them, as
+curl and requests honour them.
 """
 
 from __future__ import annotations
 
 import base64
 import collections
-import http.client
 import logging
-import random
 import ssl
 import threading
 import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Iterator
+
+import urllib3
+from urllib3.exceptions import HTTPError, MaxRetryError, ProxyError, SSLError, TimeoutError as Urllib3Timeout
+from urllib3.util.retry import Retry
 
 from tracee import Finding
 from tracee.log import limit
+from tracee.metrics import Metric
 
 __all__ = ["Endpoint", "Settings", "WebhookOutput"]
 
 # Status codes worth another attempt: the server is failing or asks us to slow down.
-_RETRY_STATUS = frozenset({408, 425, 429})
+_RETRY_STATUS = frozenset(range(500, 600)) | {408, 425, 429}
 _MAX_BACKOFF = 30.0
-_MAX_RETRY_AFTER = 60.0
+_MAX_RETRY_AFTER = 60.0  # a receiver asking for an hour would stall every finding behind it
+_MAX_REPLY = 65536       # bytes of a reply read; a longer one is not kept-alive
 _REPORT_EVERY = 10.0  # seconds between two complaints of the same kind on stderr
 
 
@@ -55,8 +62,17 @@ class _Outcome:
     OK, RETRY, PERMANENT = "ok", "retry", "permanent"
 
 
+def retry_policy(retries: int, backoff: float) -> Retry:
+    """urllib3's policy for one finding (or batch): POST is retried too, since a finding sent twice
+    is better than a finding lost; redirects are not followed (a webhook that moved is an error)."""
+    return Retry(total=retries, connect=None, read=None, status=None, other=None, redirect=0,
+                 allowed_methods=None, status_forcelist=_RETRY_STATUS, backoff_factor=backoff,
+                 backoff_max=_MAX_BACKOFF, backoff_jitter=backoff, respect_retry_after_header=True,
+                 raise_on_redirect=False, raise_on_status=False)
+
+
 class Endpoint:
-    """One URL: a reusable connection (through a proxy when the environment says so) and POST."""
+    """One URL: urllib3's pool for it (through a proxy when the environment says so) and POST."""
 
     def __init__(self, url: str, headers: dict[str, str]) -> None:
         parts = urllib.parse.urlsplit(url)
@@ -68,13 +84,25 @@ class Endpoint:
             raise ValueError(f"webhook URL {redact(url)!r}: bad port") from None
         self.scheme, self.host = parts.scheme, parts.hostname
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        self.url = f"{self.scheme}://{host}:{self.port}{self.path}"  # no credentials, no fragment
         self.headers = dict(headers)
         if parts.username is not None:  # http://user:pass@host/ → Basic auth, as curl does
             creds = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
             self.headers.setdefault("Authorization", "Basic " + base64.b64encode(creds.encode()).decode())
         self.proxy = self._proxy_for()
-        self.conn: http.client.HTTPConnection | None = None
-        self.reused = False
+        # One sender thread: one connection, kept alive between findings.
+        if self.proxy is not None:
+            auth = None
+            if self.proxy.username is not None:
+                auth = f"{urllib.parse.unquote(self.proxy.username)}:{urllib.parse.unquote(self.proxy.password or '')}"
+            proxy_host = f"[{self.proxy.hostname}]" if ":" in (self.proxy.hostname or "") else self.proxy.hostname
+            proxy_url = f"{self.proxy.scheme}://{proxy_host}:{self.proxy.port or 8080}"
+            self.manager: urllib3.PoolManager = urllib3.ProxyManager(
+                proxy_url, num_pools=1, maxsize=1,
+                proxy_headers=urllib3.make_headers(proxy_basic_auth=auth) if auth else None)
+        else:
+            self.manager = urllib3.PoolManager(num_pools=1, maxsize=1)
 
     def _proxy_for(self) -> urllib.parse.SplitResult | None:
         proxies = urllib.request.getproxies_environment()
@@ -82,97 +110,84 @@ class Endpoint:
         if not proxy or urllib.request.proxy_bypass_environment(self.host, proxies):
             return None
         parts = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-        return parts if parts.hostname else None
+        return parts if parts.hostname and parts.scheme in ("http", "https") else None
 
-    def _connect(self, timeout: float) -> http.client.HTTPConnection:
-        target_host, target_port = self.host, self.port
-        if self.proxy is not None:
-            target_host, target_port = self.proxy.hostname, self.proxy.port or 8080  # type: ignore[assignment]
-        if self.scheme == "https":
-            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                target_host, target_port, timeout=timeout, context=ssl.create_default_context())
-            if self.proxy is not None:
-                conn.set_tunnel(self.host, self.port, headers=self._proxy_auth())
-        else:
-            conn = http.client.HTTPConnection(target_host, target_port, timeout=timeout)
-        return conn
-
-    def _proxy_auth(self) -> dict[str, str]:
-        if self.proxy is None or self.proxy.username is None:
-            return {}
-        creds = f"{urllib.parse.unquote(self.proxy.username)}:{urllib.parse.unquote(self.proxy.password or '')}"
-        return {"Proxy-Authorization": "Basic " + base64.b64encode(creds.encode()).decode()}
+    @property
+    def conn(self) -> Any:
+        """The idle kept-alive connection of the pool, if there is one (tests close it under us)."""
+        pool = self.manager.connection_from_url(self.url)
+        idle = [c for c in list(pool.pool.queue) if c is not None] if pool.pool is not None else []
+        return idle[-1] if idle else None
 
     def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
+        self.manager.clear()
 
-    def post(self, body: bytes, timeout: float) -> tuple[str, str, float | None]:
-        """(outcome, detail, Retry-After seconds). A kept-alive connection the server closed while
-        idle fails on reuse before the server reads anything; that is retried at once, uncounted."""
-        for _ in range(2):
-            reused = self.conn is not None
-            if self.conn is None:
-                self.conn = self._connect(timeout)
-            elif self.conn.sock is not None:
-                self.conn.sock.settimeout(timeout)
-            try:
-                return self._exchange(body)
-            except ssl.SSLCertVerificationError as exc:
-                self.close()
-                return _Outcome.PERMANENT, f"TLS: {exc.verify_message or exc}", None
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
-                self.close()
-                if not reused:
-                    return _Outcome.RETRY, _describe(exc), None
-            except (OSError, http.client.HTTPException) as exc:
-                self.close()
-                return _Outcome.RETRY, _describe(exc), None
-        return _Outcome.RETRY, "connection closed by the server", None
-
-    def _exchange(self, body: bytes) -> tuple[str, str, float | None]:
-        assert self.conn is not None
-        path = self.path
-        headers = dict(self.headers)
-        if self.proxy is not None and self.scheme == "http":
-            path = f"http://{self.host}:{self.port}{self.path}"  # a plain-HTTP proxy wants the full URL
-            headers.update(self._proxy_auth())
-        self.conn.request("POST", path, body=body, headers=headers)
-        resp = self.conn.getresponse()
-        text = resp.read(65536)
-        if resp.will_close or not resp.isclosed():  # unread rest or Connection: close: start afresh
-            self.close()
+    def post(self, body: bytes, timeout: float) -> tuple[str, str, Any]:
+        """(outcome, detail, what urllib3's Retry needs: the response or the error)."""
+        try:
+            resp = self.manager.urlopen("POST", self.url, body=body, headers=self.headers, retries=False,
+                                        redirect=False, preload_content=False,
+                                        timeout=urllib3.Timeout(connect=timeout, read=timeout))
+        except SSLError as exc:
+            if _cert_problem(exc):
+                return _Outcome.PERMANENT, f"TLS: {_cert_problem(exc)}", exc
+            return _Outcome.RETRY, f"TLS: {_describe(exc)}", exc
+        except (HTTPError, OSError) as exc:
+            return _Outcome.RETRY, _describe(exc), exc
+        try:
+            text = resp.read(_MAX_REPLY)
+            if resp.read(1):  # more than we read: do not reuse a connection with a reply pending
+                resp.close()
+        except (HTTPError, OSError):
+            resp.close()
+            text = b""
+        finally:
+            resp.release_conn()
         status = resp.status
         if 200 <= status < 300:
-            return _Outcome.OK, str(status), None
-        detail = f"HTTP {status} {resp.reason}".rstrip()
+            return _Outcome.OK, str(status), resp
+        detail = f"HTTP {status} {resp.reason or ''}".rstrip()
         snippet = text[:200].decode("utf-8", "replace").strip()
         if snippet:
             detail += f": {snippet}"
-        if status >= 500 or status in _RETRY_STATUS:
-            return _Outcome.RETRY, detail, _retry_after(resp.getheader("Retry-After"))
-        return _Outcome.PERMANENT, detail, None
+        if status in _RETRY_STATUS:
+            return _Outcome.RETRY, detail, resp
+        return _Outcome.PERMANENT, detail, resp
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        nested = [a for a in getattr(exc, "args", ()) if isinstance(a, BaseException)]
+        exc = exc.__cause__ or exc.__context__ or getattr(exc, "reason", None) or (nested[0] if nested else None)
+
+
+def _cert_problem(exc: BaseException) -> str | None:
+    for e in _causes(exc):
+        if isinstance(e, ssl.SSLCertVerificationError):
+            return str(e.verify_message or e)
+    return None
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, http.client.RemoteDisconnected):
-        return "connection closed without a response"
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return text
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return min(max(float(value), 0.0), _MAX_RETRY_AFTER)
-    except ValueError:
-        return None  # an HTTP date: rare from webhook receivers; our own backoff applies
+    """A short reason: "connection refused", "timed out", "connection closed without a response"."""
+    prefix = "proxy: " if any(isinstance(e, ProxyError) for e in _causes(exc)) else ""
+    chain = list(_causes(exc))
+    for e in chain:  # the OS's reason first: urllib3's NewConnectionError is also a "timeout" class
+        if isinstance(e, ConnectionRefusedError):
+            return prefix + "connection refused"
+        if isinstance(e, ConnectionResetError):
+            return prefix + "connection reset by the server"
+        if type(e).__name__ == "RemoteDisconnected":
+            return prefix + "connection closed without a response"
+    if any(isinstance(e, (TimeoutError, Urllib3Timeout)) and "Failed to establish" not in str(e) for e in chain):
+        return prefix + "timed out"
+    for e in chain:
+        if isinstance(e, OSError) and e.strerror:
+            return prefix + e.strerror
+    return prefix + (str(exc) or type(exc).__name__)
 
 
 def redact(url: str) -> str:
@@ -237,6 +252,23 @@ class WebhookOutput:
     def stats(self) -> dict[str, int]:
         with self._cond:
             return {f"webhook_{k}": v for k, v in self.counts.items()}
+
+    def metrics(self) -> Iterator[Metric]:
+        """/metrics: the same counters and the queue, labelled by endpoint (scheme, host and port
+        only: a webhook URL's path often holds its secret, as Slack's do)."""
+        with self._cond:
+            counts, depth = dict(self.counts), len(self._queue) + self._inflight
+        endpoint = {"endpoint": f"{self.endpoint.scheme}://{self.endpoint.url.split('/')[2]}"}
+        for outcome in ("delivered", "failed", "dropped", "unsent"):
+            yield Metric("tracee_webhook_findings_total", counts[outcome], labels={**endpoint, "outcome": outcome},
+                         help="Findings given to a webhook, by outcome: delivered, failed (rejected or retries "
+                              "exhausted), dropped (queue full), unsent (left at exit)")
+        yield Metric("tracee_webhook_retries_total", counts["retries"], labels=endpoint,
+                     help="Webhook attempts that were retried (errors, timeouts, 5xx, 408, 425, 429)")
+        yield Metric("tracee_webhook_queue_depth", depth, "gauge", labels=endpoint,
+                     help="Findings waiting for (or in) delivery")
+        yield Metric("tracee_webhook_queue_capacity", self.settings.queue_size, "gauge", labels=endpoint,
+                     help="Findings the queue holds before new ones are dropped")
 
     def close(self) -> None:
         """Drain within the drain time limit; what is left then is counted as unsent."""
@@ -320,6 +352,7 @@ class WebhookOutput:
     def _deliver(self, batch: list[tuple[str, bytes]]) -> None:
         body, n = self._body(batch), len(batch)
         what = batch[0][0] if n == 1 else f"batch of {n} findings"
+        retry = retry_policy(self.settings.retries, self.settings.backoff)
         attempt = 0
         while True:
             remaining = self._remaining()
@@ -327,7 +360,7 @@ class WebhookOutput:
                 self._settle("unsent", n)
                 return
             timeout = self.settings.timeout if remaining is None else max(min(self.settings.timeout, remaining), 0.05)
-            outcome, detail, retry_after = self.endpoint.post(body, timeout)
+            outcome, detail, result = self.endpoint.post(body, timeout)
             if outcome == _Outcome.OK:
                 self._settle("delivered", n)
                 return
@@ -335,18 +368,19 @@ class WebhookOutput:
                 self._settle("failed", n)
                 self.complain("rejected", f"{what} rejected: {detail}")
                 return
-            if attempt >= self.settings.retries:
+            response = None if isinstance(result, BaseException) else result
+            try:
+                retry = retry.increment("POST", self.endpoint.url, response=response,
+                                        error=result if response is None else None)
+            except (MaxRetryError, HTTPError, OSError):
                 self._settle("failed", n)
                 self.complain("failed", f"{what} not delivered after {attempt + 1} attempt(s): {detail}")
                 return
-            delay = retry_after if retry_after is not None else self._backoff(attempt)
+            delay = retry.get_retry_after(response) if response is not None else None
+            delay = retry.get_backoff_time() if delay is None else min(delay, _MAX_RETRY_AFTER)
             attempt += 1
             self._count("retries", 1)
             self._sleep(delay)
-
-    def _backoff(self, attempt: int) -> float:
-        # Exponential, capped, with jitter so many nodes do not retry in step after an outage.
-        return min(self.settings.backoff * (2 ** attempt), _MAX_BACKOFF) * random.uniform(0.8, 1.2)
 
     def _sleep(self, delay: float) -> None:
         """Sleep `delay`, but no later than the drain deadline once close() has begun."""
