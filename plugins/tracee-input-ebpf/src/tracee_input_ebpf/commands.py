@@ -31,6 +31,8 @@ def _short(value: Any) -> str:
 
 
 def trace_command() -> click.Command:
+    from tracee.cli import add_service_options
+
     from . import filter_options
 
     @click.command("trace")
@@ -65,13 +67,19 @@ def trace_command() -> click.Command:
         import logging
 
         from tracee import log as logs
+        from tracee import server
 
         logs.setup()
         say = logging.getLogger("tracee.input.ebpf").info
+        service = server.start(options, command="tracee trace")  # --metrics / --healthz
         try:
             source = EbpfSource(opts)
         except (SetupError, RuntimeError) as exc:
+            if service:
+                service.close()
             raise FatalError(f"trace: {exc}") from None
+        if service:
+            service.watch_input("ebpf", source)
         fmt = output or ("table" if sys.stdout.isatty() else "json")
         out = sys.stdout
         if fmt == "table":
@@ -99,8 +107,11 @@ def trace_command() -> click.Command:
             for s, handler in previous.items():
                 signal.signal(s, handler)
             say(f"summary: {source.lost_summary()}")
+            if service:
+                service.close()
 
     trace.params.extend(filter_options())
+    add_service_options(trace, stuck_after=False)  # --log-format, --metrics, --healthz, --listen-addr
     return trace
 
 

@@ -210,6 +210,19 @@ class EbpfSource:
         return {"read": self.events_read, "skipped": self.decoder.filtered, "lost": self.lost,
                 "dropped_in_kernel": self.program.drops()}
 
+    def metrics(self) -> Iterator[Any]:
+        """/metrics (read on the server's thread): loss per CPU buffer, and Tracee's names."""
+        from tracee.metrics import Metric
+
+        for cpu, n in sorted(dict(self.lost_per_cpu).items()):
+            yield Metric("tracee_ebpf_buffer_lost_events_total", n, labels={"cpu": str(cpu)},
+                         help="Events lost because a CPU's perf buffer was full, per CPU")
+        yield Metric("tracee_ebpf_lostevents_total", self.lost, help="Tracee's name: events lost in the submission buffer")
+        yield Metric("tracee_ebpf_events_total", self.events_read, help="Tracee's name: events collected")
+        yield Metric("tracee_ebpf_events_filtered", self.decoder.filtered, "gauge",
+                     help="Tracee's name (a counter there): events filtered in user space")
+        yield Metric("tracee_ebpf_truncated_total", self.decoder.truncated, help="Events with an argument cut short")
+
     def _report_lost(self) -> None:
         per_cpu = ", ".join(f"cpu{c}={n}" for c, n in sorted(self.lost_per_cpu.items()))
         self.log.warning(f"lost {self.lost} event(s) so far (perf buffer full: {per_cpu}); "
