@@ -142,7 +142,9 @@ class RuleLoader:
 
     `load(files, context)` receives every file with one of `suffixes` found under the rule
     directories and rule packs, and returns the signatures it could build; it reports each broken
-    file or rule through `context.fail` and goes on with the others.
+    file or rule through `context.fail` and goes on with the others. It runs again, on another
+    thread, when a run reloads (SIGHUP) while events are dispatched; no finding is written while
+    it runs, so it may capture what a native library prints on file descriptor 1.
     """
 
     name: str

@@ -11,11 +11,15 @@ rule-pack files, `--config`), exactly as a start does, then compares:
   the others are new instances. The engine switches to the new set at the next event
   (`Engine.stage`), in the thread that dispatches, so no event is dropped or seen half-way.
 
+Events are dispatched while the loaders run; findings wait for them to finish (the rule-loader
+contract lets a loader redirect file descriptor 1 while it loads, as tracee-sig-rego does).
+
 Plugins themselves are not reloaded: a newly installed rule pack needs a restart.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import signal
@@ -44,13 +48,15 @@ class Reloader:
 
     def __init__(self, host: PluginHost, opts: RunOptions, loaded: list[LoadedSignature], problems: list[str],
                  config: Config, engine: Engine, source: Any, *, input_name: str = "input",
-                 input_events: frozenset[str] | None = None) -> None:
+                 input_events: frozenset[str] | None = None, outputs_hold: Any = None) -> None:
         self.host, self.opts, self.engine, self.source = host, opts, engine, source
         self.loaded = list(loaded)
         self.problems = list(problems)
         self.config = config
         self.input_name = input_name
         self.input_events = input_events
+        #: Held while loaders run: findings wait for it (a loader may redirect fd 1 as it loads).
+        self.outputs_hold = outputs_hold or contextlib.nullcontext()
         self.counts = {"ok": 0, "failed": 0}
         self.last_ok: bool | None = None
         self.last_success = time.time()
@@ -104,9 +110,10 @@ class Reloader:
             problems: list[str] = []
             try:
                 config = load_config(self.opts.config)
-                fresh = load_signatures(self.host, rules_dirs=self.opts.rules_dirs, rules=self.opts.rules,
-                                        config=config, options=self.opts.options, problems=problems,
-                                        report=False)
+                with self.outputs_hold:
+                    fresh = load_signatures(self.host, rules_dirs=self.opts.rules_dirs, rules=self.opts.rules,
+                                            config=config, options=self.opts.options, problems=problems,
+                                            report=False)
             except (UsageError, FatalError) as exc:
                 return self._failed(str(exc))
             new_problems = [p for p in problems if p not in self.problems]
@@ -161,6 +168,8 @@ class Reloader:
         return item.signature.get_metadata().id, item.provider
 
     def _update_input(self, signatures: list[Any]) -> None:
+        if self.source is None:  # not started yet: it is told the engine's events when it is
+            return
         names = selected_event_names(signatures)
         update: Callable[[frozenset[str] | None], None] | None = getattr(self.source, "update_events", None)
         if callable(update):

@@ -211,28 +211,39 @@ def _run(host: PluginHost, opts: RunOptions, counter: logs.Counter, banner: bool
                          "or pass --rules-dir)")
     outputs = build_outputs(host, opts.outputs, opts.options)
 
+    # Held by a reload while rule loaders run: a loader may redirect file descriptor 1 meanwhile
+    # (tracee-sig-rego captures rego-cpp's printout), so findings wait instead of going there.
+    outputs_hold = threading.Lock()
+
     def on_finding(finding: Finding) -> None:
-        for output in outputs:
-            output.write(finding)
+        with outputs_hold:
+            for output in outputs:
+                output.write(finding)
 
     enrichers = [e for _, e in host.enrichers()]
     engine = Engine([item.signature for item in loaded], on_finding, enrichers=enrichers)
+    reloader = Reloader(host, opts, loaded, problems, config, engine, None, input_name=input_spec.name,
+                        input_events=engine.event_names(), outputs_hold=outputs_hold)
+    reloader.install()  # SIGHUP, as soon as there is a set to reload
     for enricher in enrichers:
         try:
             enricher.start(EnricherContext(opts.options, logging.getLogger(f"tracee.enricher.{enricher.name}")))
         except (FatalError, UsageError):
+            reloader.close()
             raise
         except Exception as exc:  # noqa: BLE001 - events still flow, without this enricher's fields
             log.error(f"enricher {enricher.name} failed to start: {type(exc).__name__}: {exc}")
     context = InputContext(input_arg, engine.event_names(), opts.options,
                            log=logging.getLogger(f"tracee.input.{input_spec.name}"))
-    source = input_spec.factory(context)
+    try:
+        source = input_spec.factory(context)
+    except BaseException:
+        reloader.close()
+        raise
+    reloader.source = source
     if banner:
         ids = [item.signature.get_metadata().id for item in loaded]
         log.info(f"Loaded {len(ids)} signature(s): [{' '.join(ids)}]")
-    reloader = Reloader(host, opts, loaded, problems, config, engine, source, input_name=input_spec.name,
-                        input_events=context.event_names)
-    reloader.install()  # SIGHUP
     if service is not None:
         service.watch_run(engine, [(_split(spec)[0], out) for spec, out in zip(opts.outputs, outputs)],
                           engine.enrichers, counter)
