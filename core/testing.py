@@ -26,7 +26,7 @@ from .plugins import PluginHost
 from .runner import load_signatures
 from .signature import Finding, Signature
 
-__all__ = ["FindingsCollector", "LogCapture", "assert_declarations_sound", "assert_output_contract",
+__all__ = ["FindingsCollector", "LiveTracee", "LogCapture", "assert_declarations_sound", "assert_output_contract",
            "assert_signature_contract",
            "capture_logs", "installed_signatures", "make_event", "pip_install", "run_signatures"]
 
@@ -161,6 +161,115 @@ def pip_install(python: str | Path, *sources: str | Path, extra: Sequence[str] =
                                  *extra, *args], capture_output=True, text=True)
         if result.returncode:
             raise AssertionError(f"pip install {' '.join(map(str, sources))} failed:\n{result.stderr[-3000:]}")
+
+
+class LiveTracee:
+    """A `tracee` command (or `tracee-rules`) running as a user runs it, fed events on its stdin.
+
+        with LiveTracee(["run", "--input", "file:-", "--output", "json", "--metrics"]) as live:
+            live.send(make_event("ptrace", request="PTRACE_TRACEME"))
+            assert live.finding()["SigMetadata"]["ID"] == "TRC-2"
+            url = live.url()                              # from the "serving ... on" line
+            live.wait_for_stderr("reload:")
+
+    Its stdout lines (findings) and stderr lines are collected as they come, by two threads.
+    """
+
+    def __init__(self, args: Sequence[str], *, command: str = "tracee", env: dict[str, str] | None = None,
+                 bin_dir: str | Path | None = None) -> None:
+        import os
+        import queue
+        import sys
+        import threading
+
+        exe = Path(bin_dir or Path(sys.executable).parent) / command
+        self.proc = subprocess.Popen([str(exe), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+        self.stdout: queue.Queue[str] = queue.Queue()
+        self.stderr_lines: list[str] = []
+        self._cond = threading.Condition()
+        self._stderr_closed = False
+
+        def pump_out() -> None:
+            assert self.proc.stdout is not None
+            for raw in self.proc.stdout:
+                self.stdout.put(raw.decode("utf-8", "replace").rstrip("\n"))
+
+        def pump_err() -> None:
+            assert self.proc.stderr is not None
+            for raw in self.proc.stderr:
+                with self._cond:
+                    self.stderr_lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                    self._cond.notify_all()
+            with self._cond:
+                self._stderr_closed = True
+                self._cond.notify_all()
+        for pump in (pump_out, pump_err):
+            threading.Thread(target=pump, daemon=True).start()
+
+    @property
+    def stderr(self) -> str:
+        with self._cond:
+            return "".join(line + "\n" for line in self.stderr_lines)
+
+    def send(self, *events: Event | str) -> None:
+        """Write events (or raw lines) to the command's stdin."""
+        assert self.proc.stdin is not None
+        data = "".join((e if isinstance(e, str) else e.to_json()) + "\n" for e in events)
+        self.proc.stdin.write(data.encode())
+        self.proc.stdin.flush()
+
+    def close_input(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+
+    def finding(self, timeout: float = 10.0) -> Any:
+        """The next stdout line, parsed as JSON (`--output json` findings)."""
+        import json
+        import queue
+
+        try:
+            return json.loads(self.stdout.get(timeout=timeout))
+        except queue.Empty:
+            raise AssertionError(f"no finding within {timeout}s; stderr:\n{self.stderr}") from None
+
+    def wait_for_stderr(self, text: str, timeout: float = 30.0, after: int = 0) -> str:
+        """The first stderr line (from line number `after` on) containing `text`."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for line in self.stderr_lines[after:]:
+                    if text in line:
+                        return line
+                left = deadline - time.monotonic()
+                if left <= 0 or self._stderr_closed:
+                    raise AssertionError(f"{text!r} not on stderr within {timeout}s "
+                                         f"(exit {self.proc.poll()}):\n{self.stderr}")
+                self._cond.wait(min(left, 0.2))
+
+    def url(self, timeout: float = 30.0) -> str:
+        """The base URL of its /metrics and /healthz, from the "serving ... on http://..." line."""
+        line = self.wait_for_stderr("serving /", timeout)
+        return line[line.index("http://"):].split()[0]
+
+    def stop(self, sig: int | None = None, timeout: float = 30.0) -> int:
+        """Send `sig` (default: close stdin) and wait for the exit status."""
+        if sig is None:
+            if self.proc.stdin is not None and not self.proc.stdin.closed:
+                self.proc.stdin.close()
+        else:
+            self.proc.send_signal(sig)
+        return self.proc.wait(timeout)
+
+    def __enter__(self) -> "LiveTracee":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
 
 
 # -- contract checks: every signature pack and output plugin runs these in its own tests ---------------
