@@ -206,7 +206,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         host = make_host(argv)
         cli = build_cli(host)
-        cli.main(argv, prog_name="tracee", standalone_mode=False)
+        code = cli.main(argv, prog_name="tracee", standalone_mode=False)
+        if isinstance(code, int) and code:  # click returns ctx.exit's code instead of raising it
+            sys.exit(code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

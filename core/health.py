@@ -130,7 +130,7 @@ def _input_problem(source: Any) -> str | None:
 
 def _describe(dispatch: FrameType, inside: list[FrameType]) -> str:
     """What a dispatch call is running: the signature or rule group it called, the event, and the
-    function at the top of the stack ("signature TRC-2 on a ptrace event, in WebhookOutput.write")."""
+    function at the top of the stack ("signature TRC-2 on event ptrace, in WebhookOutput.write")."""
     event = dispatch.f_locals.get("event")
     what = "the engine"
     engine_file = dispatch.f_code.co_filename
@@ -149,7 +149,7 @@ def _describe(dispatch: FrameType, inside: list[FrameType]) -> str:
             what = _qualname(frame)
         break
     if event is not None:
-        what += f" on a {getattr(event, 'event_name', '?')} event"
+        what += f" on event {getattr(event, 'event_name', '?')}"
     if inside:
         what += f", in {_qualname(inside[0])}"
     return what
