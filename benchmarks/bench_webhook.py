@@ -1,19 +1,23 @@
 #!/usr/bin/env python3
 """Webhook output benchmark: what a finding costs the detection thread, and delivery throughput.
 
-    python benchmarks/bench_webhook.py [--findings 5000] [--batch 50]
+    python benchmarks/bench_webhook.py [--findings 5000] [--batch 50] [--receiver thread|process]
 
 1. write() cost per finding (render + enqueue, the only work on the detection thread), for rawjson
    and falcosidekick, against an endpoint that never answers (so nothing is sent meanwhile).
 2. Delivery throughput to a real HTTP server on 127.0.0.1: one finding per request (keep-alive),
    then --batch findings per request (rawjson arrays). Figures include the server's own cost
    (Python's http.server on the same 2 cores), so they are a floor, not the client's ceiling.
+   `--receiver thread` (the default) runs it in this process, where it also shares the GIL with
+   the sender; `--receiver process` runs it in a process of its own, as a real receiver is.
 """
 
 from __future__ import annotations
 
 import argparse
 import socket
+import subprocess
+import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
@@ -66,34 +70,56 @@ def write_cost(items: list[Finding], fmt: str) -> None:
           f"({len(items)} findings)")
 
 
-def throughput(items: list[Finding], batch: int) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
-    server.daemon_threads = True
-    Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    out = output(f"http://127.0.0.1:{server.server_address[1]}/", batch=batch, queue_size=len(items) + 1,
-                 drain_timeout=120)
+def throughput(items: list[Finding], batch: int, receiver: str) -> None:
+    if receiver == "process":
+        proc = subprocess.Popen([sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+    else:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+        server.daemon_threads = True
+        Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        port = server.server_address[1]
+    out = output(f"http://127.0.0.1:{port}/", batch=batch, queue_size=len(items) + 1, drain_timeout=120)
     start = time.perf_counter()
     for f in items:
         out.write(f)
     out.close()
     elapsed = time.perf_counter() - start
     stats = out.stats()
-    server.shutdown()
-    server.server_close()
+    if receiver == "process":
+        proc.terminate()
+        proc.wait()
+    else:
+        server.shutdown()
+        server.server_close()
     print(f"delivery batch={batch:<4d}: {stats['webhook_delivered'] / elapsed:8.0f} findings/s "
-          f"({stats['webhook_delivered']} delivered in {elapsed:.2f}s, failed {stats['webhook_failed']})")
+          f"({stats['webhook_delivered']} delivered in {elapsed:.2f}s, failed {stats['webhook_failed']}; "
+          f"receiver in a {receiver})")
+
+
+def serve() -> None:
+    """The receiver of `--receiver process`: prints its port, answers until terminated."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    server.daemon_threads = True
+    print(server.server_address[1], flush=True)
+    server.serve_forever(0.05)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--findings", type=int, default=5000)
     parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--receiver", choices=("thread", "process"), default="thread")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        return serve()
     items = findings(args.findings)
     for fmt in ("rawjson", "falcosidekick"):
         write_cost(items, fmt)
-    throughput(items, 1)
-    throughput(items, args.batch)
+    throughput(items, 1, args.receiver)
+    throughput(items, args.batch, args.receiver)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,10 @@ class _Outcome:
     OK, RETRY, PERMANENT = "ok", "retry", "permanent"
 
 
+# urllib3 makes no attempt of its own: the loop in `WebhookOutput._deliver` does (see the top).
+_NO_RETRY = Retry(total=False, redirect=False)
+
+
 def retry_policy(retries: int, backoff: float) -> Retry:
     """urllib3's policy for one finding (or batch): POST is retried too, since a finding sent twice
     is better than a finding lost; redirects are not followed (a webhook that moved is an error)."""
@@ -103,6 +107,11 @@ class Endpoint:
                 proxy_headers=urllib3.make_headers(proxy_basic_auth=auth) if auth else None)
         else:
             self.manager = urllib3.PoolManager(num_pools=1, maxsize=1)
+        # Plain HTTP through a proxy needs the manager (absolute URL, proxy headers) per request;
+        # otherwise the pool of this one host (direct, or tunnelled) takes the path as it is.
+        self._via_manager = self.proxy is not None and self.scheme == "http"
+        self._pool = self.manager.connection_from_url(self.url)
+        self._timeouts: dict[float, urllib3.Timeout] = {}
 
     def _proxy_for(self) -> urllib.parse.SplitResult | None:
         proxies = urllib.request.getproxies_environment()
@@ -115,7 +124,7 @@ class Endpoint:
     @property
     def conn(self) -> Any:
         """The idle kept-alive connection of the pool, if there is one (tests close it under us)."""
-        pool = self.manager.connection_from_url(self.url)
+        pool = self._pool
         idle = [c for c in list(pool.pool.queue) if c is not None] if pool.pool is not None else []
         return idle[-1] if idle else None
 
@@ -124,10 +133,19 @@ class Endpoint:
 
     def post(self, body: bytes, timeout: float) -> tuple[str, str, Any]:
         """(outcome, detail, what urllib3's Retry needs: the response or the error)."""
+        limit = self._timeouts.get(timeout)
+        if limit is None:
+            limit = self._timeouts[timeout] = urllib3.Timeout(connect=timeout, read=timeout)
+        if len(self._timeouts) > 64:  # drain-time timeouts are all different
+            self._timeouts.clear()
         try:
-            resp = self.manager.urlopen("POST", self.url, body=body, headers=self.headers, retries=False,
-                                        redirect=False, preload_content=False,
-                                        timeout=urllib3.Timeout(connect=timeout, read=timeout))
+            if self._via_manager:
+                resp = self.manager.urlopen("POST", self.url, body=body, headers=self.headers, retries=False,
+                                            redirect=False, preload_content=False, timeout=limit)
+            else:
+                resp = self._pool.urlopen("POST", self.path, body=body, headers=self.headers, retries=_NO_RETRY,
+                                          redirect=False, preload_content=False, timeout=limit,
+                                          assert_same_host=False)
         except SSLError as exc:
             if _cert_problem(exc):
                 return _Outcome.PERMANENT, f"TLS: {_cert_problem(exc)}", exc
@@ -136,8 +154,8 @@ class Endpoint:
             return _Outcome.RETRY, _describe(exc), exc
         try:
             text = resp.read(_MAX_REPLY)
-            if resp.read(1):  # more than we read: do not reuse a connection with a reply pending
-                resp.close()
+            if resp.length_remaining != 0 and not (resp.length_remaining is None and resp.read(1) == b""):
+                resp.close()  # more than we read: do not reuse a connection with a reply pending
         except (HTTPError, OSError):
             resp.close()
             text = b""
@@ -167,7 +185,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 def _cert_problem(exc: BaseException) -> str | None:
     for e in _causes(exc):
         if isinstance(e, ssl.SSLCertVerificationError):
-            return str(e.verify_message or e)
+            return f"certificate verify failed: {e.verify_message or e}"
     return None
 
 
@@ -352,7 +370,7 @@ class WebhookOutput:
     def _deliver(self, batch: list[tuple[str, bytes]]) -> None:
         body, n = self._body(batch), len(batch)
         what = batch[0][0] if n == 1 else f"batch of {n} findings"
-        retry = retry_policy(self.settings.retries, self.settings.backoff)
+        retry: Retry | None = None  # made at the first failure: most findings need none
         attempt = 0
         while True:
             remaining = self._remaining()
@@ -369,6 +387,8 @@ class WebhookOutput:
                 self.complain("rejected", f"{what} rejected: {detail}")
                 return
             response = None if isinstance(result, BaseException) else result
+            if retry is None:
+                retry = retry_policy(self.settings.retries, self.settings.backoff)
             try:
                 retry = retry.increment("POST", self.endpoint.url, response=response,
                                         error=result if response is None else None)
