@@ -173,17 +173,18 @@ class LiveTracee:
             live.wait_for_stderr("reload:")
 
     Its stdout lines (findings) and stderr lines are collected as they come, by two threads.
+    `stdin` may be another process's stdout instead (`tracee trace | tracee run --input file:-`).
     """
 
     def __init__(self, args: Sequence[str], *, command: str = "tracee", env: dict[str, str] | None = None,
-                 bin_dir: str | Path | None = None) -> None:
+                 bin_dir: str | Path | None = None, stdin: Any = subprocess.PIPE) -> None:
         import os
         import queue
         import sys
         import threading
 
         exe = Path(bin_dir or Path(sys.executable).parent) / command
-        self.proc = subprocess.Popen([str(exe), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([str(exe), *args], stdin=stdin, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
         self.stdout: queue.Queue[str] = queue.Queue()
         self.stderr_lines: list[str] = []
