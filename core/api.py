@@ -32,11 +32,21 @@ class InputContext:
 
 
 class Input(Protocol):
+    """An event source. Besides these, an input may offer (the core looks for them):
+
+    - `metrics()`: `tracee.metrics.Metric` records for `/metrics`, read on the server's thread;
+    - `health()`: None when well, else why not (`/healthz` answers 503 with it);
+    - `update_events(event_names)`: a reload changed what the signatures select (None: all);
+    - `finite`: True when its end is a normal end (a regular file), not the input dying.
+    """
+
     def events(self) -> Iterator[Event]:
         """Yield events until the source ends (a file) or close() is called (a live source)."""
 
     def stats(self) -> dict[str, int]:
-        """Counters for the summary: at least `read`, and `dropped`/`lost`/`skipped` where they apply."""
+        """Counters for the summary and /metrics: at least `read`, and `skipped`, `dropped`,
+        `lost` (or `<that>_<cause>`: `dropped_in_kernel`) where they apply. Read from other
+        threads (the metrics server) while events flow: return plain values, do not block."""
 
     def close(self) -> None: ...
 
@@ -66,6 +76,9 @@ class OutputContext:
 
 
 class Output(Protocol):
+    """A finding sink. It may also offer `metrics()` (`tracee.metrics.Metric` records for
+    `/metrics`, read on the server's thread; the webhook's queue depth)."""
+
     def write(self, finding: Finding) -> None: ...
 
     def close(self) -> None:

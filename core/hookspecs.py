@@ -25,6 +25,17 @@ How the core calls them (`tracee.plugins.PluginHost`):
   plugin, distribution and version, and skipped; the others still run (`--strict-plugins` makes it
   fatal). Hook wrappers (`wrapper=True`, `hookwrapper=True`) are refused when the plugin loads:
   there is no result to wrap.
+
+What plugins register is also asked things while a run goes on, by duck typing rather than
+hooks (each documented on its record in `tracee.api`):
+
+- `stats()` of an input, output or enricher: counters for the summary, and for `/metrics`
+  (`tracee.metrics` exports them under generic names);
+- `metrics()` of an input or output: its own `tracee.metrics.Metric` records for `/metrics`,
+  read on the HTTP server's thread at each scrape (it replaces the generic export of `stats()`);
+- `health()` of an input: a string when it is not well, which `/healthz` answers 503 with;
+- `update_events(names)` of an input: a SIGHUP reload changed the events signatures select;
+- rule loaders' `load()` runs again on another thread when a run reloads (SIGHUP).
 """
 
 from __future__ import annotations

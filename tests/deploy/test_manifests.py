@@ -64,6 +64,11 @@ def test_the_daemonset_has_what_the_detector_needs():
         assert host[mounts[path]] == path, path
     assert container["resources"]["limits"] and container["resources"]["requests"]
     assert [p["containerPort"] for p in container["ports"]] == [3366]
+    args = container["args"]
+    assert {"--metrics", "--healthz", "--listen-remote"} <= set(args)
+    assert args[args.index("--listen-addr") + 1] == "0.0.0.0:3366"
+    for probe in ("startupProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "metrics"}
     assert container["args"][container["args"].index("--config") + 1] == "/etc/tracee/config.yaml"
     # No RBAC objects: the pod reads no Kubernetes API.
     assert pod["automountServiceAccountToken"] is False
