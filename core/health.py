@@ -38,7 +38,7 @@ class Health:
         self._state = "starting"
         self._source: Any = None
         self._thread: threading.Thread | None = None
-        self._busy_code: CodeType | None = None
+        self._busy_codes: tuple[CodeType, ...] = ()
         self._busy_frame: FrameType | None = None  # held, so its identity cannot be reused
         self._busy_since = 0.0
         self._busy_what = ""
@@ -46,13 +46,14 @@ class Health:
         self._sampler: threading.Thread | None = None
 
     # -- what the command tells it ------------------------------------------------------------------
-    def watch(self, source: Any, thread: threading.Thread | None = None, busy_code: CodeType | None = None) -> None:
-        """The input `source` is read by `thread` (default: the calling one). With `busy_code`
-        (`Engine.dispatch.__code__`), a call of it that lasts `stuck_after` seconds is "stuck"."""
+    def watch(self, source: Any, thread: threading.Thread | None = None,
+              busy_codes: tuple[CodeType, ...] = ()) -> None:
+        """The input `source` is read by `thread` (default: the calling one). With `busy_codes`
+        (`Engine.dispatch_codes()`), a call of one that lasts `stuck_after` seconds is "stuck"."""
         with self._lock:
             self._source = source
             self._thread = thread or threading.current_thread()
-            self._busy_code = busy_code
+            self._busy_codes = tuple(busy_codes)
             self._state = "ok"
         if self._sampler is None:
             self._sampler = threading.Thread(target=self._sample_loop, name="tracee health", daemon=True)
@@ -97,14 +98,14 @@ class Health:
     def sample(self) -> None:
         """Look at the reading thread once: is it inside the same dispatch call as last time?"""
         with self._lock:
-            thread, code, state = self._thread, self._busy_code, self._state
-        if code is None or thread is None or state != "ok" or thread.ident is None:
+            thread, codes, state = self._thread, self._busy_codes, self._state
+        if not codes or thread is None or state != "ok" or thread.ident is None:
             return
         frame = sys._current_frames().get(thread.ident)  # noqa: SLF001 - see the module docstring
         inside: list[FrameType] = []  # the frames the dispatch call is running, innermost first
         busy = None
         while frame is not None:
-            if frame.f_code is code:
+            if frame.f_code in codes:
                 busy = frame
                 break
             inside.append(frame)

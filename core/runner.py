@@ -248,7 +248,7 @@ def _run(host: PluginHost, opts: RunOptions, counter: logs.Counter, banner: bool
         service.watch_run(engine, [(_split(spec)[0], out) for spec, out in zip(opts.outputs, outputs)],
                           engine.enrichers, counter)
         service.metrics.sources.append(reloader.metrics)
-        service.watch_input(input_spec.name, source, busy_code=Engine.dispatch.__code__)
+        service.watch_input(input_spec.name, source, busy_codes=Engine.dispatch_codes())
     stopped_by: list[int] = []
     ended = "input ended"
 

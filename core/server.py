@@ -146,10 +146,11 @@ class Service:
         return f"http://{_join(self.host, self.port)}"
 
     # -- what a command tells it --------------------------------------------------------------------
-    def watch_input(self, name: str, source: Any, *, busy_code: Any = None) -> None:
-        """`source` (an `Input`) is started and read by the calling thread."""
+    def watch_input(self, name: str, source: Any, *, busy_codes: tuple[Any, ...] = ()) -> None:
+        """`source` (an `Input`) is started and read by the calling thread; `busy_codes`: see
+        `Health.watch`."""
         self.metrics.input = (name, source)
-        self.health.watch(source, busy_code=busy_code)
+        self.health.watch(source, busy_codes=busy_codes)
 
     def watch_run(self, engine: Any, outputs: Iterable[tuple[str, Any]], enrichers: Iterable[Any],
                   counter: Any = None) -> None:

@@ -59,7 +59,7 @@ def test_waiting_is_healthy_a_stuck_rule_is_not_and_recovery_is_seen():
     assert health.check() == (False, "starting")
     runner = threading.Thread(target=lambda: engine.run(source.events()), name="run")
     runner.start()
-    health.watch(source, thread=runner, busy_code=Engine.dispatch.__code__)
+    health.watch(source, thread=runner, busy_codes=Engine.dispatch_codes())
     try:
         source.q.put(make_event("openat", pathname="/etc/passwd"))
         until(lambda: source.read == 1)
