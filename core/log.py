@@ -23,8 +23,7 @@ import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-__all__ = ["FORMATS", "ROOT", "Counter", "RateLimit", "counting", "current_format", "get_logger", "limit",
-           "quiet", "setup"]
+__all__ = ["FORMATS", "ROOT", "Counter", "RateLimit", "counting", "get_logger", "limit", "quiet", "setup"]
 
 ROOT = "tracee"
 _LIMIT = "tracee_limit"  # the record attribute `limit()` sets
@@ -167,10 +166,6 @@ def setup(fmt: str | None = None, level: int = logging.INFO) -> None:
     root.setLevel(level)
 
 
-def current_format() -> str:
-    return _format
-
-
 def quiet() -> None:
     """Only warnings and errors from now on (listing commands: their output is the listing)."""
     logging.getLogger(ROOT).setLevel(logging.WARNING)
@@ -194,5 +189,5 @@ def counting() -> Iterator[Counter]:
 # Messages reach stderr as soon as tracee is imported, in any program that uses it (the command
 # line, a test, a benchmark), in the format TRACEE_LOG_FORMAT names; `setup()` later changes only
 # the format and level.
-setup(os.environ.get("TRACEE_LOG_FORMAT", "").strip().lower() if os.environ.get(
-    "TRACEE_LOG_FORMAT", "").strip().lower() in _FORMATS else None)
+_env_format = os.environ.get("TRACEE_LOG_FORMAT", "").strip().lower()
+setup(_env_format if _env_format in _FORMATS else None)
