@@ -138,6 +138,17 @@ class RuleLoadContext:
     problems: list[str] = field(default_factory=list)
     #: False while a reload loads: its problems are reported by the reload, once, not here.
     report: bool = True
+    #: Told each rule file a loader is about to read or compile (see `reading`).
+    on_file: Callable[[Path], None] | None = None
+    #: True in a rule worker (`tracee.workers`): the process has an empty environment and its
+    #: crashes are contained, so a loader may allow what it refuses in the detector's process.
+    isolated: bool = False
+
+    def reading(self, path: Path) -> None:
+        """Say that the loader now reads or compiles `path`. In a rule worker this is how a file
+        that crashes the compiler is named (and skipped on the next try); elsewhere a no-op."""
+        if self.on_file is not None:
+            self.on_file(path)
 
     def fail(self, message: str) -> None:
         """Report a broken rule file or rule; with --strict-plugins the run stops."""
@@ -163,3 +174,9 @@ class RuleLoader:
     name: str
     suffixes: tuple[str, ...]
     load: Callable[[Sequence[Path], RuleLoadContext], list[Signature]]
+    #: Load and evaluate these rules in a worker process (`tracee.workers`): a rule or file that
+    #: crashes or hangs the language's native engine is named and quarantined while the
+    #: detector goes on. `load` must then be a module-level function (it is pickled by name).
+    isolate: bool = False
+    #: Environment variables `load` reads; a worker gets only these (rules see no environment).
+    environment: tuple[str, ...] = ()

@@ -116,7 +116,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         if not argv:
             click.echo(cmd.get_help(click.Context(cmd, info_name="tracee-rules")), err=True)
             _fail("no flags specified", 2)
-        cmd.main(argv, prog_name="tracee-rules", standalone_mode=False)
+        code = cmd.main(argv, prog_name="tracee-rules", standalone_mode=False)
+        if isinstance(code, int) and code:  # ctx.exit(N) comes back as a return value here
+            sys.exit(code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

@@ -15,7 +15,9 @@ from .events import catalog
 from .log import limit
 from .metrics import RuleTimings
 from .predicates import Predicate
+from .signals import real_interrupt_possible
 from .signature import ALL, SIGNAL_SOURCE_COMPLETE, SOURCE_TRACEE, Finding, Signature, SignatureGroup
+from .watchdog import Watchdog
 
 __all__ = ["Engine", "EngineStats"]
 
@@ -23,6 +25,15 @@ log = logging.getLogger("tracee.engine")
 
 # A signature that keeps raising is reported this many times, then only counted.
 MAX_REPORTS_PER_SIGNATURE = 3
+# What a rule, enricher or output may raise without ending the run: a rule's sys.exit() or a
+# KeyboardInterrupt it raises itself is its bug, reported and counted like any other. (The run's
+# own SIGINT handler never raises; a real Ctrl-C under Python's default handler is re-raised.)
+_CAUGHT = (Exception, SystemExit, KeyboardInterrupt)
+
+
+def _own_interrupt(exc: BaseException) -> None:
+    if isinstance(exc, KeyboardInterrupt) and real_interrupt_possible():
+        raise exc
 
 
 @dataclass
@@ -76,7 +87,8 @@ class Engine:
     """
 
     def __init__(self, signatures: Iterable[Signature], on_finding: Callable[[Finding], None],
-                 *, enrichers: Iterable[Enricher] = (), check_predicates: str = "groups") -> None:
+                 *, enrichers: Iterable[Enricher] = (), check_predicates: str = "groups",
+                 budget_ms: float | None = None) -> None:
         if check_predicates not in ("groups", "all", "none"):
             raise ValueError(f"check_predicates={check_predicates!r}: 'groups', 'all' or 'none'")
         self.check_predicates = check_predicates
@@ -105,6 +117,10 @@ class Engine:
         self._dispatched_base: dict[str, int] = {}
         self._dispatched_names_base: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._deliver_lock = threading.RLock()  # rule workers deliver findings from their threads
+        self._quarantined: set[int] = set()
+        # Python rules over their time budget (rules in workers are timed there).
+        self._watchdog = Watchdog(self, budget_ms / 1000) if budget_ms else None
 
     def time_rules(self, timings: RuleTimings) -> None:
         """Time one evaluation in `timings.SAMPLE_EVERY` per route (the first, then every 64th)."""
@@ -136,18 +152,23 @@ class Engine:
         for pos, sig in enumerate(self.signatures):
             try:
                 sig.init(self._handle_finding)
-            except Exception as exc:  # noqa: BLE001
+            except _CAUGHT as exc:  # noqa: BLE001
                 self._failed((pos,), "init", exc)
         self._started = True
 
     def _handle_finding(self, finding: Finding) -> None:
+        with self._deliver_lock:
+            self._deliver(finding)
+
+    def _deliver(self, finding: Finding) -> None:
         self.stats.findings += 1
         per_sig = self.stats.findings_by_signature
         sid = finding.metadata.id
         per_sig[sid] = per_sig.get(sid, 0) + 1
         try:
             self._on_finding(finding)
-        except Exception as exc:  # noqa: BLE001 - an output must not stop detection
+        except _CAUGHT as exc:  # noqa: BLE001 - an output must not stop detection
+            _own_interrupt(exc)
             self.stats.output_errors += 1
             log.error(f"output failed on a finding of {finding.metadata.id}: {type(exc).__name__}: {exc}",
                       extra=limit(f"output:{type(exc).__name__}"))
@@ -156,6 +177,15 @@ class Engine:
         while True:
             if self._staged is not None:
                 self._take_over()
+            if name not in self._selected_names and catalog.by_name(name) is None:
+                # Neither a selector nor the catalog names this event: it shares the wildcard route
+                # of its origin, cached under "*", never under its own name, so millions of
+                # distinct hostile names cannot grow the table: it holds at most (catalog events
+                # + named events + 1) x origins routes.
+                name = ALL
+                route = self._routes.get((ALL, origin))
+                if route is not None and self._staged is None:
+                    return route
             route = self._build_route(name, origin)
             self._routes[(name, origin)] = route
             # A reload staged while the route was built may have stored it in the new (empty) route
@@ -172,6 +202,8 @@ class Engine:
         for key in ((SOURCE_TRACEE, name, origin), (SOURCE_TRACEE, name, ALL),
                     (SOURCE_TRACEE, ALL, origin), (SOURCE_TRACEE, ALL, ALL)):
             for pos, where in index.get(key, ()):
+                if pos in self._quarantined:
+                    continue
                 checks = _compiled(name, where)
                 if not checks:
                     conditions[pos] = None
@@ -255,7 +287,7 @@ class Engine:
         for served, call in handlers:
             try:
                 call(event)
-            except Exception as exc:  # noqa: BLE001 - a broken rule must not stop the others
+            except _CAUGHT as exc:  # noqa: BLE001 - a broken rule must not stop the others
                 self._failed(served, "on_event", exc)
 
     @classmethod
@@ -270,7 +302,7 @@ class Engine:
             start = clock()
             try:
                 call(event)
-            except Exception as exc:  # noqa: BLE001 - a broken rule must not stop the others
+            except _CAUGHT as exc:  # noqa: BLE001 - a broken rule must not stop the others
                 self._failed(served, "on_event", exc)
             if timings is not None:
                 timings.observe(language, clock() - start)
@@ -279,7 +311,7 @@ class Engine:
         for enricher in enrichers:
             try:
                 enricher.enrich(event)
-            except Exception as exc:  # noqa: BLE001
+            except _CAUGHT as exc:  # noqa: BLE001
                 self._enricher_failed(enricher, exc)
 
     def run(self, events: Iterable[Event]) -> None:
@@ -288,13 +320,46 @@ class Engine:
             self.start()
         dispatch = self.dispatch
         count = 0
+        if self._watchdog is not None:
+            self._watchdog.start()
         try:
             for event in events:
                 count += 1
                 dispatch(event)
         finally:
             self.stats.events += count
+            if self._watchdog is not None:
+                self._watchdog.stop()
         self.finish()
+
+    def quarantine(self, pos: int, why: str = "") -> None:
+        """Stop giving events to the signature at `pos` (it went over its time budget again and
+        again). Safe from another thread: each route's handlers are replaced in one assignment."""
+        self._quarantined.add(pos)
+        if why:
+            self.stats.quarantined[self._ids[pos]] = why
+        for route in list(self._routes.values()):
+            route[0] = tuple(h for h in route[0] if pos not in h[0])
+
+    def interrupt(self) -> None:
+        """Stop groups that evaluate asynchronously (rule workers) now; safe from a signal handler."""
+        for group in self._groups:
+            interrupt = getattr(group, "interrupt", None)
+            if interrupt is not None:
+                interrupt()
+
+    def group_stats(self) -> dict[str, int]:
+        """The groups' own counters added up (rule workers: restarts, quarantined rules...), and
+        the watchdog's for Python rules."""
+        total: dict[str, int] = {}
+        if self._watchdog is not None and self._watchdog.over_budget:
+            total["evaluation(s)_over_budget"] = self._watchdog.over_budget
+            total["rule(s)_quarantined"] = len(self._quarantined)
+        for group in self._groups:
+            stats = getattr(group, "stats", None)
+            for key, value in (stats() if stats is not None else {}).items():
+                total[key] = total.get(key, 0) + value
+        return total
 
     def finish(self) -> None:
         """Flush groups, send "source complete" to every signature with a tracee selector, then
@@ -311,12 +376,12 @@ class Engine:
             if any(sel.source == SOURCE_TRACEE for sel in sig.get_selected_events()):
                 try:
                     sig.on_signal(SIGNAL_SOURCE_COMPLETE)
-                except Exception as exc:  # noqa: BLE001
+                except _CAUGHT as exc:  # noqa: BLE001
                     self._failed((pos,), "on_signal", exc)
         for pos, sig in enumerate(self.signatures):
             try:
                 sig.close()
-            except Exception as exc:  # noqa: BLE001
+            except _CAUGHT as exc:  # noqa: BLE001
                 self._failed((pos,), "close", exc)
         for group in self._groups:
             self._group_call(group, "close")
@@ -325,7 +390,7 @@ class Engine:
     def _group_call(self, group: SignatureGroup, stage: str) -> None:
         try:
             getattr(group, stage)()
-        except Exception as exc:  # noqa: BLE001
+        except _CAUGHT as exc:  # noqa: BLE001
             members = tuple(p for p, s in enumerate(self.signatures) if s.group is group)
             self._failed(members, stage, exc, group=group)
 
@@ -397,25 +462,26 @@ class Engine:
                 if id(sig) not in before:
                     try:
                         sig.init(self._handle_finding)
-                    except Exception as exc:  # noqa: BLE001
+                    except _CAUGHT as exc:  # noqa: BLE001
                         self._failed((pos,), "init", exc)
         for sig in old:
             if id(sig) not in kept:
                 try:
                     sig.close()
-                except Exception as exc:  # noqa: BLE001
+                except _CAUGHT as exc:  # noqa: BLE001
                     self._report(f"signature {_id_of(sig)} (unloaded)", _id_of(sig), "close", exc)
         for group in old_groups:
             if group not in self._groups:
                 for stage in ("flush", "close"):
                     try:
                         getattr(group, stage)()
-                    except Exception as exc:  # noqa: BLE001
+                    except _CAUGHT as exc:  # noqa: BLE001
                         self._report(f"rule group {group.name} (unloaded)", f"group:{group.name}", stage, exc)
 
     # -- errors ---------------------------------------------------------------------------------------
-    def _failed(self, served: tuple[int, ...], stage: str, exc: Exception,
+    def _failed(self, served: tuple[int, ...], stage: str, exc: BaseException,
                 group: SignatureGroup | None = None) -> None:
+        _own_interrupt(exc)
         if group is None and len(served) == 1 and self.signatures[served[0]].group is None:
             sid = self._ids[served[0]]
             what = f"signature {sid}"
@@ -425,14 +491,18 @@ class Engine:
             what = f"rule group {group.name if group else '?'} ({' '.join(self._ids[p] for p in served)})"
         self._report(what, sid, stage, exc)
 
-    def _report(self, what: str, sid: str, stage: str, exc: Exception) -> None:
+    def _report(self, what: str, sid: str, stage: str, exc: BaseException) -> None:
         errors = self.stats.signature_errors
         errors[sid] = errors.get(sid, 0) + 1
-        log.error(f"{what} failed in {stage}: {type(exc).__name__}: {exc}",
+        why = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+            why = f"raised {type(exc).__name__}({exc}) (a rule cannot end the run; ignored)"
+        log.error(f"{what} failed in {stage}: {why}",
                   extra=limit(f"signature:{sid}", MAX_REPORTS_PER_SIGNATURE,
                               more="further errors of this signature are only counted"))
 
-    def _enricher_failed(self, enricher: Enricher, exc: Exception) -> None:
+    def _enricher_failed(self, enricher: Enricher, exc: BaseException) -> None:
+        _own_interrupt(exc)
         errors = self.stats.enricher_errors
         errors[enricher.name] = errors.get(enricher.name, 0) + 1
         log.error(f"enricher {enricher.name} failed: {type(exc).__name__}: {exc}",

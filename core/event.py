@@ -4,13 +4,29 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from typing import Any, Iterable
 
-__all__ = ["Event", "EventDecodeError", "FIELDS", "decode_args"]
+from .log import limit
+
+__all__ = ["Event", "EventDecodeError", "FIELDS", "decode_args", "shown"]
 
 
 class EventDecodeError(ValueError):
     """An input line or dict that is not a valid Tracee event; the message says which field."""
+
+
+#: Longest rendering of an input value inside an error message: a hostile line may carry
+#: megabytes in one field, and the message must stay one readable line.
+MAX_SHOWN = 80
+
+
+def shown(value: Any) -> str:
+    """`repr(value)` cut to MAX_SHOWN characters (with the full length said), for messages."""
+    if type(value) in (str, bytes) and len(value) > MAX_SHOWN:
+        return f"{value[:MAX_SHOWN]!r}... ({len(value)} {'characters' if type(value) is str else 'bytes'})"
+    text = repr(value) if type(value) not in (list, dict) or len(value) < 16 else f"<{type(value).__name__} of {len(value)}>"
+    return text if len(text) <= MAX_SHOWN + 20 else text[:MAX_SHOWN] + "..."
 
 
 # (wire key, attribute, default) in the order tracee-ebpf writes them. `eventId` is an int here
@@ -64,33 +80,34 @@ _RANGE = {t: ((-(1 << (b - 1)), 1 << (b - 1)) if s else (0, 1 << b)) for t, (b, 
 _FLOATS = frozenset(("float", "float64"))
 
 
-def _convert_number(arg: dict, value: Any) -> None:
-    """Give a numeric argument the value Go's decoder would (wrapped to the type's width)."""
-    typ = arg.get("type", "")
+def _convert_number(arg: dict, typ: str, value: Any) -> None:
+    """Give a numeric argument the value Go's decoder would: Tracee parses it with the declared
+    type's width (strconv.ParseInt(s, 10, 32) for an `int`...), so a number out of that range is
+    an error that drops the event, never a value wrapped into range (2^64 as a `long` would
+    wrap to 0 and look like PTRACE_TRACEME). orjson gives integers beyond 64 bits as floats: they
+    are out of every range."""
     if typ in _FLOATS:
         arg["value"] = float(value)
         return
-    spec = _NUMERIC.get(typ)
-    if spec is None:
-        if typ.endswith("*"):  # any pointer type is a u64 (Tracee ≥ v0.9)
-            spec = (64, False)
+    bounds = _RANGE.get(typ)
+    if bounds is None:
+        if typ.endswith("*"):  # any pointer type is a u64 (Tracee >= v0.9)
+            bounds = _RANGE["u64"]
         else:
-            raise EventDecodeError(f"argument {arg.get('name')!r}: unrecognized argument type {typ!r}")
+            raise EventDecodeError(f"argument {shown(arg.get('name'))}: unrecognized argument type {shown(typ)}")
     if type(value) is float:
         if not value.is_integer():
-            raise EventDecodeError(f"argument {arg.get('name')!r}: {value} is not an integer ({typ})")
+            raise EventDecodeError(f"argument {shown(arg.get('name'))}: {value!r} is not an integer ({typ})")
         value = int(value)
-    bits, signed = spec
-    lo = -(1 << (bits - 1)) if signed else 0
-    if not lo <= value < lo + (1 << bits):
-        value &= (1 << bits) - 1
-        if signed and value >= 1 << (bits - 1):
-            value -= 1 << bits
+    if not bounds[0] <= value < bounds[1]:
+        raise EventDecodeError(f"argument {shown(arg.get('name'))}: {shown(value)} is out of range for "
+                               f"{typ} ({bounds[0]}..{bounds[1] - 1})")
     arg["value"] = value
 
 
 def decode_args(args: Any) -> list[dict]:
-    """Check and normalise a Tracee `args` list in place (numbers converted by declared type)."""
+    """Check and normalise a Tracee `args` list in place: each argument an object with a string
+    `name` and `type` (Go's ArgMeta), numbers checked against their declared type."""
     if args is None:
         return []
     if type(args) is not list:
@@ -99,37 +116,95 @@ def decode_args(args: Any) -> list[dict]:
         # Hot path: one subscript per key instead of type checks; anything unusual (not an
         # object, keys in other case, a missing key) falls to the careful path.
         try:
-            arg["name"]
+            name = arg["name"]
+            typ = arg["type"]
             value = arg["value"]
         except (KeyError, TypeError):
-            value = _normalise_arg(arg)
+            name, typ, value = _normalise_arg(arg)
+        if type(name) is not str or type(typ) is not str:
+            _bad_meta(name, typ)
         vt = type(value)
         if vt is int:
-            bounds = _RANGE.get(arg.get("type"))  # type: ignore[arg-type]
+            bounds = _RANGE.get(typ)
             if bounds is None or not bounds[0] <= value < bounds[1]:
-                _convert_number(arg, value)
+                _convert_number(arg, typ, value)
         elif vt is float:
-            _convert_number(arg, value)
+            _convert_number(arg, typ, value)
     return args
 
 
-def _normalise_arg(arg: Any) -> Any:
-    """Lower-case the keys of an argument object (Go matches them in any case); its value."""
+def _bad_meta(name: Any, typ: Any) -> None:
+    if type(name) is not str:
+        raise EventDecodeError(f"field 'args': an argument's 'name' must be a string, got {shown(name)}")
+    raise EventDecodeError(f"argument {shown(name)}: 'type' must be a string, got {shown(typ)}")
+
+
+def _normalise_arg(arg: Any) -> tuple[Any, Any, Any]:
+    """Lower-case the keys of an argument object (Go matches them in any case); a missing
+    `type` is "" and a missing `value` null, as in Go. Returns (name, type, value)."""
     if type(arg) is not dict:
-        raise EventDecodeError("field 'args': each argument must be an object")
+        raise EventDecodeError(f"field 'args': each argument must be an object, got {shown(arg)}")
     for key in list(arg):
         low = key.lower()
         if low in ("name", "type", "value") and key != low:
             arg[low] = arg.pop(key)
     if "name" not in arg:
         raise EventDecodeError("field 'args': an argument has no 'name'")
-    return arg.get("value")
+    arg.setdefault("type", "")
+    arg.setdefault("value", None)
+    return arg["name"], arg["type"], arg["value"]
+
+
+# Ranges of the context fields, from Go's trace.Event: `int` (int64) everywhere but the `uint`
+# cgroup id. Other fields are strings, and stackAddresses a list of uint64.
+_FIELD_RANGE = {key: (0, 1 << 64) if key == "cgroupId" else (-(1 << 63), 1 << 63)
+                for key, _, default in FIELDS if type(default) is int}
+log = logging.getLogger("tracee.event")
+
+
+def _checked(key: str, value: Any, default: Any) -> Any:
+    """A context field read from hostile input: its value if it has the field's type (and fits its
+    width), else the default, reported once per field and counted."""
+    if value is None:
+        return default
+    if type(default) is int:
+        low, high = _FIELD_RANGE[key]
+        if type(value) is int and low <= value < high:
+            return value
+        why = f"{shown(value)} is not an integer of {'uint64' if low == 0 else 'int64'}"
+    elif type(default) is str:
+        if type(value) is str:
+            return value
+        why = f"expected a string, got {shown(value)}"
+    else:  # stackAddresses
+        if type(value) is list and all(type(v) is int and 0 <= v < 1 << 64 for v in value):
+            return value
+        why = f"expected a list of addresses, got {shown(value)}"
+    log.error(f"event field {key!r}: {why}; read as {default!r}",
+              extra=limit(f"event:field:{key}", 1, more="further ones are only counted"))
+    return default
 
 
 def _field(key: str, default: Any) -> property:
-    def get(self: "Event") -> Any:
-        value = self._d.get(key, default)
-        return default if value is None else value
+    kind = type(default)
+    low, high = _FIELD_RANGE.get(key, (0, 0))
+
+    if kind is int:
+        def get(self: "Event") -> Any:
+            value = self._d.get(key)
+            if type(value) is int and low <= value < high:
+                return value
+            return _checked(key, value, default)
+    elif kind is str:
+        def get(self: "Event") -> Any:
+            value = self._d.get(key)
+            if type(value) is str:
+                return value
+            return _checked(key, value, default)
+    else:
+        def get(self: "Event") -> Any:
+            value = self._d.get(key)
+            return None if value is None else _checked(key, value, default)
 
     def put(self: "Event", value: Any) -> None:
         self._d[key] = value
@@ -219,27 +294,39 @@ class Event:
         self._d = data
         name = data.get("eventName", "")
         if type(name) is not str:
-            raise EventDecodeError(f"field 'eventName': expected a string, got {name!r}")
+            if name is not None:
+                raise EventDecodeError(f"field 'eventName': expected a string, got {shown(name)}")
+            name = ""
         self.event_name = name
         event_id = data.get("eventId", 0)
         if type(event_id) is not int:
-            try:
-                event_id = int(event_id or 0)
-            except (TypeError, ValueError):
-                raise EventDecodeError(f"field 'eventId': {event_id!r} is not a number") from None
+            # tracee-ebpf writes it as a string; a few hundred distinct ones: parsed once each
+            number = _EVENT_IDS.get(event_id) if type(event_id) is str else None
+            if number is None:
+                number = _event_id(event_id)
+                if type(event_id) is str and len(_EVENT_IDS) < 4096:
+                    _EVENT_IDS[event_id] = number
+            event_id = number
+        elif not _INT64[0] <= event_id < _INT64[1]:
+            raise EventDecodeError(f"field 'eventId': {shown(event_id)} is out of range for int64")
         self.event_id = event_id
         cid = data.get("containerId") or ""
         if type(cid) is not str:
-            raise EventDecodeError(f"field 'containerId': expected a string, got {cid!r}")
+            raise EventDecodeError(f"field 'containerId': expected a string, got {shown(cid)}")
         self.container_id = cid
         flags = data.get("contextFlags")
         if flags:
             if type(flags) is not dict:
-                raise EventDecodeError("field 'contextFlags': expected an object")
+                raise EventDecodeError(f"field 'contextFlags': expected an object, got {shown(flags)}")
             started = flags.get("containerStarted")
             if started is None:
-                started = next((v for k, v in flags.items() if k.lower() == "containerstarted"), False)
-            self.container_started = bool(started)
+                started = next((v for k, v in flags.items() if k.lower() == "containerstarted"), None)
+            if type(started) is not bool:
+                if started is not None:
+                    raise EventDecodeError(f"field 'contextFlags.containerStarted': expected true or "
+                                           f"false, got {shown(started)}")
+                started = False
+            self.container_started = started
         else:
             self.container_started = False
         self.args = decode_args(data.get("args"))
@@ -304,10 +391,11 @@ class Event:
         """Tracee's wire form: every field in tracee-ebpf's order, eventId as a string, bytes as base64."""
         data = self._d
         out: dict[str, Any] = {}
-        for key, _, default in FIELDS:
+        for key, default, kind, low, high in _WIRE:
             value = data.get(key)
-            out[key] = default if value is None else value
-        out["stackAddresses"] = data.get("stackAddresses")
+            if type(value) is not kind or (kind is int and not low <= value < high):
+                value = None if kind is None else _checked(key, value, default)
+            out[key] = value  # kind None: a field kept in a slot, written below
         out["eventName"] = self.event_name
         out["eventId"] = str(self.event_id)
         out["containerId"] = self.container_id
@@ -333,9 +421,31 @@ class Event:
     __hash__ = None  # type: ignore[assignment]
 
 
+# (wire key, default, type, low, high) for to_dict; type None for the fields kept in slots.
+_WIRE = tuple((key, default, None if attr in Event.__slots__ else type(default), *_FIELD_RANGE.get(key, (0, 0)))
+              for key, attr, default in FIELDS)
+
 for _key, _attr, _default in FIELDS:
     if _attr not in Event.__slots__:
         setattr(Event, _attr, _field(_key, _default))
+
+
+_INT64 = (-(1 << 63), 1 << 63)
+_EVENT_IDS: dict[str, int] = {}  # eventId text -> number, bounded
+
+
+def _event_id(value: Any) -> int:
+    """tracee-ebpf writes eventId as a decimal string; Go's `int` holds it."""
+    if type(value) is str and len(value) <= 20 and value.isascii():
+        if not value:
+            return 0
+        if value.lstrip("-").isdigit() and value.count("-") <= 1 and value[-1] != "-":
+            number = int(value)
+            if _INT64[0] <= number < _INT64[1]:
+                return number
+    elif value is None:
+        return 0
+    raise EventDecodeError(f"field 'eventId': {shown(value)} is not a number of int64")
 
 
 def _json_problem(text: str | bytes, exc: ValueError) -> str:

@@ -23,6 +23,8 @@ import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from .redact import redact_text
+
 __all__ = ["FORMATS", "ROOT", "Counter", "RateLimit", "counting", "get_logger", "limit", "quiet", "setup"]
 
 ROOT = "tracee"
@@ -31,8 +33,9 @@ _NOTE = "tracee_note"    # what RateLimit adds to the message: "(further ones ar
 
 
 def message(record: logging.LogRecord) -> str:
-    """The record's message with its rate-limit note."""
-    return record.getMessage() + getattr(record, _NOTE, "")
+    """The record's message with its rate-limit note, credentials in URLs masked (`redact_text`):
+    whatever a plugin puts in a message, a webhook password never reaches stderr."""
+    return redact_text(record.getMessage() + getattr(record, _NOTE, ""))
 
 
 def get_logger(name: str) -> logging.Logger:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import stat
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,12 +13,14 @@ from typing import Any, Mapping, Sequence
 
 from . import log as logs
 from . import server
+from . import workers
 from .api import EnricherContext, InputContext, Output, OutputContext, RuleLoadContext
 from .config import Config, load_config
 from .engine import Engine
 from .errors import FatalError, UsageError
 from .plugins import PluginHost, PluginInfo
 from .reload import Reloader
+from .signals import Shutdown
 from .signature import Finding, Signature, SignatureError
 
 log = logging.getLogger("tracee")
@@ -47,10 +50,46 @@ def _split(spec: str) -> tuple[str, str]:
     return name.strip(), arg
 
 
+#: Set to 1 to read rule files that are symbolic links (to regular files).
+FOLLOW_SYMLINKS_ENV = "TRACEE_RULES_FOLLOW_SYMLINKS"
+
+
 def _rule_files(root: Path, suffixes: set[str]) -> list[Path]:
+    """The rule files under `root`: regular files inside it, found without following links.
+
+    Rule directories are read as root on every node, so a link planted in one (to a root-only
+    file, a FIFO, /dev/zero) must not make tracee read or quote what it points to: links are
+    refused with a message unless TRACEE_RULES_FOLLOW_SYMLINKS=1, and then only to regular files.
+    """
     if root.is_file():
         return [root]
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+    follow = os.environ.get(FOLLOW_SYMLINKS_ENV, "") in ("1", "true", "yes")
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in dirnames:
+            if os.path.islink(os.path.join(dirpath, name)):
+                log.warning(f"rules dir {root}: {os.path.join(dirpath, name)} is a symbolic link to a "
+                            f"directory; not read")
+        for name in sorted(filenames):
+            path = Path(dirpath, name)
+            if path.suffix.lower() not in suffixes:
+                continue
+            try:
+                st = os.lstat(path)
+                if stat.S_ISLNK(st.st_mode):
+                    if not follow:
+                        log.warning(f"rules dir {root}: {path} is a symbolic link; not read "
+                                    f"({FOLLOW_SYMLINKS_ENV}=1 reads links to regular files)")
+                        continue
+                    st = os.stat(path)
+            except OSError as exc:
+                log.warning(f"rules dir {root}: {path}: {exc.strerror}; not read")
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                log.warning(f"rules dir {root}: {path} is not a regular file; not read")
+                continue
+            found.append(path)
+    return sorted(found)
 
 
 def load_signatures(host: PluginHost, *, rules_dirs: Sequence[str] = (), rules: Sequence[str] = (),
@@ -90,12 +129,16 @@ def load_signatures(host: PluginHost, *, rules_dirs: Sequence[str] = (), rules: 
     context = RuleLoadContext(strict=host.strict, options=options or {},
                               active_loaders=frozenset(files_by_loader),
                               problems=problems if problems is not None else [], report=report)
+    isolate = workers.enabled(options or {})
     for _, loader in loaders:
         files = files_by_loader.get(loader.name)
         if not files:
             continue
         try:
-            sigs = loader.load(files, context)
+            if loader.isolate and isolate:
+                sigs = workers.load_isolated(loader, files, context, workers.budget_ms(options or {}))
+            else:
+                sigs = loader.load(files, context)
         except FatalError:
             raise
         except Exception as exc:  # noqa: BLE001 - a broken loader must not take the others down
@@ -221,7 +264,8 @@ def _run(host: PluginHost, opts: RunOptions, counter: logs.Counter, banner: bool
                 output.write(finding)
 
     enrichers = [e for _, e in host.enrichers()]
-    engine = Engine([item.signature for item in loaded], on_finding, enrichers=enrichers)
+    engine = Engine([item.signature for item in loaded], on_finding, enrichers=enrichers,
+                    budget_ms=workers.budget_ms(opts.options))
     reloader = Reloader(host, opts, loaded, problems, config, engine, None, input_name=input_spec.name,
                         input_events=engine.event_names(), outputs_hold=outputs_hold)
     reloader.install()  # SIGHUP, as soon as there is a set to reload
@@ -249,22 +293,22 @@ def _run(host: PluginHost, opts: RunOptions, counter: logs.Counter, banner: bool
                           engine.enrichers, counter)
         service.metrics.sources.append(reloader.metrics)
         service.watch_input(input_spec.name, source, busy_codes=Engine.dispatch_codes())
-    stopped_by: list[int] = []
     ended = "input ended"
 
-    def stop(signum: int, _frame: Any) -> None:
-        if stopped_by:  # second Ctrl-C: leave now
-            raise KeyboardInterrupt
-        stopped_by.append(signum)
-        source.close()
+    def interrupt_outputs() -> None:  # a second signal: stop draining outputs and rule workers
+        engine.interrupt()
+        for output in outputs:
+            interrupt = getattr(output, "interrupt", None)
+            if interrupt is not None:
+                interrupt()
 
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)} \
-        if threading.current_thread() is threading.main_thread() else {}
+    # The first SIGINT/SIGTERM stops the input and lets outputs drain; see tracee.signals.
+    shutdown = Shutdown(on_first=source.close, on_second=interrupt_outputs)
+    shutdown.__enter__()
     try:
         engine.run(source.events())
-    except KeyboardInterrupt:
-        if not stopped_by:
-            stopped_by.append(signal.SIGINT)
+    except KeyboardInterrupt:  # Python's own handler (not the main thread): the run was interrupted
+        shutdown.signum = shutdown.signum or signal.SIGINT
         log.warning("interrupted")
         engine.finish()
     except BaseException as exc:
@@ -273,18 +317,9 @@ def _run(host: PluginHost, opts: RunOptions, counter: logs.Counter, banner: bool
     finally:
         reloader.close()
         if service is not None:
-            service.input_ended("stopping" if stopped_by else ended)
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+            service.input_ended("stopping" if shutdown.signum else ended)
         source.close()
-        out_stats: dict[str, int] = {}
-        for output in outputs:
-            try:
-                output.close()
-            except Exception as exc:  # noqa: BLE001
-                log.error(f"output failed to close: {type(exc).__name__}: {exc}")
-            for key, value in (output.stats() or {}).items():
-                out_stats[key] = out_stats.get(key, 0) + value
+        out_stats = close_outputs(outputs)
         enr_stats: dict[str, int] = {}
         for enricher in enrichers:
             try:
@@ -292,15 +327,33 @@ def _run(host: PluginHost, opts: RunOptions, counter: logs.Counter, banner: bool
                 enr_stats.update({f"{enricher.name} {k}": v for k, v in (enricher.stats() or {}).items()})
             except Exception as exc:  # noqa: BLE001
                 log.error(f"enricher {enricher.name} failed to close: {type(exc).__name__}: {exc}")
-        log.info(summary_line(engine, source.stats(), out_stats, counter.errors, enr_stats))
-    if service is not None and service.serve_health and not stopped_by and not getattr(source, "finite", False):
+        log.info(summary_line(engine, source.stats(), out_stats, counter.errors, enr_stats, engine.group_stats()))
+        shutdown.__exit__(None, None, None)  # after the drain: a signal during it still gets the summary
+    if service is not None and service.serve_health and not shutdown.signum and not getattr(source, "finite", False):
         # A live input (stdin, a FIFO, the kernel) that ends has died: say so to the orchestrator.
         return service.wait_for_stop(f"input {input_spec.name} ended")
-    return 128 + stopped_by[0] if stopped_by else 0
+    return shutdown.exit_code
+
+
+def close_outputs(outputs: Sequence[Output]) -> dict[str, int]:
+    """Close (drain) every output; their counters added up by name."""
+    out_stats: dict[str, int] = {}
+    for output in outputs:
+        try:
+            output.close()
+        except Exception as exc:  # noqa: BLE001
+            log.error(f"output failed to close: {type(exc).__name__}: {exc}")
+        for key, value in (output.stats() or {}).items():
+            out_stats[key] = out_stats.get(key, 0) + value
+    return out_stats
+
+
+#: Output counters of findings that did not reach their destination (webhook_failed, ...).
+UNDELIVERED = ("_failed", "_dropped", "_unsent")
 
 
 def summary_line(engine: Engine, in_stats: dict[str, int], out_stats: dict[str, int], errors: int,
-                 enr_stats: dict[str, int] | None = None) -> str:
+                 enr_stats: dict[str, int] | None = None, group_stats: Mapping[str, int] | None = None) -> str:
     """The end-of-run line. Input events add up: read = skipped + dropped + decoded (+ the ones
     read but not dispatched when a signal ended the run); lost events were never read."""
     s = engine.stats
@@ -320,7 +373,13 @@ def summary_line(engine: Engine, in_stats: dict[str, int], out_stats: dict[str, 
         if key not in ("read", "skipped", "dropped", "lost") and value:
             parts.append(f"{value} {key.replace('_', ' ')}")
     parts.append(f"{s.findings} finding(s)")
+    undelivered = sum(v for k, v in out_stats.items() if k.endswith(UNDELIVERED))
+    if undelivered:
+        parts.append(f"{undelivered} finding(s) not delivered")
     parts.append(f"{errors} error(s)")
+    for key, value in (group_stats or {}).items():
+        if value:
+            parts.append(f"{value} {key.replace('_', ' ')}")  # rule workers: "2 rule worker restart(s)"
     for key, value in out_stats.items():
         parts.append(f"output {key} {value}")
     for key, value in (enr_stats or {}).items():

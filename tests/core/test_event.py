@@ -61,12 +61,11 @@ def test_origin_as_tracee_081(started, cid, origin):
 
 
 @pytest.mark.parametrize("typ,value,expected", [
-    ("int", 2**32 - 1, -1),           # Go: int32(tmp)
     ("int", -5, -5),
-    ("unsigned int", -1, 2**32 - 1),
-    ("long", 2**63, -(2**63)),
+    ("int", 2**31 - 1, 2**31 - 1),
+    ("long", -(2**63), -(2**63)),
     ("unsigned long", 2**64 - 1, 2**64 - 1),
-    ("u8", 256, 0),
+    ("u8", 255, 255),
     ("umode_t", 33261, 33261),
     ("void*", 140737488355328, 140737488355328),
     ("const char*const*", 5, 5),      # any pointer type is a u64
@@ -77,6 +76,80 @@ def test_numbers_converted_by_type(typ, value, expected):
     e = Event.from_dict({"eventName": "x", "args": [{"name": "a", "type": typ, "value": value}]})
     got = e.get_arg("a")
     assert got == expected and type(got) is type(expected)
+
+
+@pytest.mark.parametrize("typ,value", [
+    ("int", 2**31), ("int", -(2**31) - 1), ("unsigned int", -1), ("unsigned int", 2**32),
+    ("long", 2**63), ("long", 2**64), ("unsigned long", 2**64), ("unsigned long", -1), ("u8", 256),
+    ("umode_t", 65536), ("void*", -1),
+])
+def test_numbers_out_of_their_type_are_errors_not_wrapped(typ, value):
+    """Go parses with the type's width (strconv.ParseInt(s, 10, 32), ...) and drops the event on a
+    range error. Wrapping would turn a `long` of 2^64 into 0, a PTRACE_TRACEME (a false TRC-2)."""
+    with pytest.raises(EventDecodeError, match=f"argument 'a': {value} is out of range for {typ}"):
+        Event.from_dict({"eventName": "x", "args": [{"name": "a", "type": typ, "value": value}]})
+
+
+def test_integers_beyond_64_bits_in_json_are_errors():
+    """orjson reads integers beyond u64 as floats; they must not come back as a wrapped integer."""
+    line = '{"eventName":"ptrace","args":[{"name":"request","type":"long","value":18446744073709551616}]}'
+    with pytest.raises(EventDecodeError, match="out of range for long"):
+        Event.from_json(line)
+
+
+@pytest.mark.parametrize("arg,message", [
+    ({"name": "a", "type": None, "value": 0}, "argument 'a': 'type' must be a string, got None"),
+    ({"name": "a", "type": 5, "value": 0}, "argument 'a': 'type' must be a string, got 5"),
+    ({"name": "a", "type": ["long"], "value": 0}, "argument 'a': 'type' must be a string, got \\['long'\\]"),
+    ({"name": ["a"], "type": "long", "value": 0}, "'name' must be a string"),
+    ({"name": {"x": 1}, "value": 0}, "'name' must be a string"),
+    ("text", "each argument must be an object"),
+])
+def test_argument_name_and_type_are_strings(arg, message):
+    with pytest.raises(EventDecodeError, match=message):
+        Event.from_dict({"eventName": "x", "args": [arg]})
+
+
+def test_argument_without_type_or_value_is_read_as_go_does():
+    e = Event.from_dict({"eventName": "x", "args": [{"name": "a"}]})
+    assert e.args == [{"name": "a", "type": "", "value": None}]
+
+
+def test_huge_values_are_cut_in_messages():
+    big = "A" * 5_000_000
+    for data in ({"eventName": [big]}, {"eventName": "x", "containerId": [big]},
+                 {"eventName": "x", "args": [{"name": big, "type": 5, "value": 1}]},
+                 {"eventName": "x", "args": [{"name": "a", "type": big, "value": 1}]},
+                 {"eventName": "x", "eventId": big}):
+        with pytest.raises(EventDecodeError) as info:
+            Event.from_dict(data)
+        assert len(str(info.value)) < 300, str(info.value)[:400]
+
+
+@pytest.mark.parametrize("flags", [{"containerStarted": "false"}, {"containerStarted": 1}, {"containerstarted": []}])
+def test_container_started_must_be_a_boolean(flags):
+    """Go's bool field: "false" (a string) is an error, not a true value."""
+    with pytest.raises(EventDecodeError, match="containerStarted"):
+        Event.from_dict({"eventName": "x", "contextFlags": flags})
+
+
+@pytest.mark.parametrize("event_id", ["1" * 30, "1e3", " 5", "-", 2**63, "9223372036854775808"])
+def test_event_id_is_a_decimal_int64(event_id):
+    with pytest.raises(EventDecodeError, match="field 'eventId'"):
+        Event.from_dict({"eventName": "x", "eventId": event_id})
+
+
+def test_context_fields_of_the_wrong_type_read_as_defaults_reported_once(tracee_logs):
+    e = Event.from_dict({"eventName": "x", "processId": "12", "hostName": 5, "cgroupId": 2**64,
+                         "timestamp": 2**63, "stackAddresses": ["x"], "userId": True})
+    e2 = Event.from_dict({"eventName": "x", "processId": [1]})
+    assert (e.process_id, e.host_name, e.cgroup_id, e.timestamp, e.stack_addresses, e.user_id) == (0, "", 0, 0, None, 0)
+    assert e2.process_id == 0
+    wire = e.to_dict()
+    assert (wire["processId"], wire["hostName"], wire["cgroupId"], wire["userId"]) == (0, "", 0, 0)
+    pid_errors = [r for r in tracee_logs.records if "'processId'" in r.getMessage()]
+    assert len(pid_errors) >= 2 and "read as 0" in pid_errors[0].getMessage()
+    assert Event.from_dict({"eventName": "x", "cgroupId": 2**64 - 1}).cgroup_id == 2**64 - 1
 
 
 def test_unknown_numeric_type_is_an_error_naming_the_argument():

@@ -17,7 +17,7 @@ from conftest import load_plugins
 ORDER_PLUGINS = ("order-a-last", "order-b-plain", "tracee-plugin-tryfirst")  # entry point or distribution
 
 
-CORE = {"file-input", "gob-input", "stdout-output"}  # the core's own entry points: always loaded
+CORE = {"file-input", "gob-input", "rule-workers", "stdout-output"}  # the core's own entry points: always loaded
 
 
 class Messages:
@@ -119,7 +119,7 @@ def test_collecting_a_hook_twice_records_what_each_plugin_provides_once(monkeypa
     assert host.plugins["sig-example"].provides == {"signatures": ["EXAMPLE-1", "EXAMPLE-BOOM"]}
     assert host.plugins["output-stdout"].provides == {"outputs": ["template"]}
     assert host.plugins["stdout-output"].provides == {"outputs": ["stdout", "json"]}
-    assert host.plugins["file-input"].provides == {"inputs": ["file"]}
+    assert host.plugins["file-input"].provides == {"inputs": ["file"], "cli_options": ["--max-line-bytes"]}
 
 
 def test_tracee_plugins_lists_each_thing_once(cli):
@@ -247,7 +247,7 @@ class TestLoadPlugins:
         result = cli("tracee", "plugins", "--json", env={"TRACEE_LOAD_PLUGINS": "output-stdout"})
         assert result.returncode == 0, result.stderr
         assert sorted(p["distribution"] for p in json.loads(result.stdout)) == \
-            ["tracee", "tracee", "tracee", "tracee-output-stdout"]  # the core's file and gob inputs, stdout outputs
+            ["tracee", "tracee", "tracee", "tracee", "tracee-output-stdout"]  # the core's file and gob inputs, rule workers, stdout outputs
 
     def test_disable_wins_over_load(self, monkeypatch):
         monkeypatch.setenv("TRACEE_DISABLE_PLUGINS", "sig-example")
@@ -258,7 +258,7 @@ def test_core_tests_see_only_the_plugins_they_name(cli):
     """The autouse fixture in conftest: whatever else is installed (py311-core installs everything)."""
     result = cli("tracee", "plugins", "--json")
     assert sorted(p["distribution"] for p in json.loads(result.stdout)) == \
-        ["tracee", "tracee", "tracee", "tracee-output-stdout", "tracee-sig-example"]
+        ["tracee", "tracee", "tracee", "tracee", "tracee-output-stdout", "tracee-sig-example"]
     assert load_plugins()["TRACEE_LOAD_PLUGINS"] == "tracee-output-stdout,tracee-sig-example"
 
 

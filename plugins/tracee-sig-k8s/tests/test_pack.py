@@ -89,13 +89,22 @@ def test_disable_by_tag_and_id(tmp_path):
     assert sorted(re.findall(r"^(K8S-\d+)\s", proc.stdout, re.MULTILINE)) == ["K8S-1", "K8S-3", "K8S-4", "K8S-6"]
 
 
-def test_cel_rules_beside_rego_rules_use_the_backend_that_coexists():
-    """regopy and cel-expr-python grow each other's memory in one process: with this pack's Rego
-    and CEL rules loaded together, `auto` picks cel-python and says why; the rules still fire."""
+def test_cel_rules_beside_rego_rules_run_on_the_fast_backend():
+    """regopy and cel-expr-python grow each other's memory in one process, so each language runs
+    in a rule worker of its own: with this pack's Rego and CEL rules loaded together, `auto` is the
+    fast backend, said once; the rules fire."""
     result = tracee("run", "--input", f"file:{DATA / 'k8s-1.jsonl'}", "--output", "json",
                     "--rules", "K8S-1", "--rules", "K8S-3")
     assert result.returncode == 0, result.stderr
-    assert re.search(r"CEL: \d+ of \d+ rule\(s\) .* loaded, backend cel-python \(Rego rules share this process", result.stderr)
+    assert re.search(r"CEL: \d+ of \d+ rule\(s\) .* loaded, backend cel-expr-python$", result.stderr, re.MULTILINE)
     assert result.stderr.count("tracee: CEL:") == 1  # the backend notice, once
-    assert "backend cel-python" in result.stderr
+    assert {json.loads(line)["SigMetadata"]["ID"] for line in result.stdout.splitlines()} == {"K8S-1"}
+
+
+def test_without_rule_workers_cel_beside_rego_uses_the_backend_that_coexists():
+    result = tracee("run", "--input", f"file:{DATA / 'k8s-1.jsonl'}", "--output", "json",
+                    "--rules", "K8S-1", "--rules", "K8S-3", "--rule-workers", "off")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"CEL: \d+ of \d+ rule\(s\) .* loaded, backend cel-python \(Rego rules share this process",
+                     result.stderr)
     assert {json.loads(line)["SigMetadata"]["ID"] for line in result.stdout.splitlines()} == {"K8S-1"}

@@ -30,6 +30,7 @@ from urllib3.util.retry import Retry
 from tracee import Finding
 from tracee.log import limit
 from tracee.metrics import Metric
+from tracee.redact import redact_url as redact  # one redaction for the whole program
 
 __all__ = ["Endpoint", "Settings", "WebhookOutput"]
 
@@ -208,17 +209,6 @@ def _describe(exc: BaseException) -> str:
     return prefix + (str(exc) or type(exc).__name__)
 
 
-def redact(url: str) -> str:
-    """The URL without credentials, for messages."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urllib.parse.urlunsplit((parts.scheme, "***@" + netloc, parts.path, parts.query, ""))
-
-
 class WebhookOutput:
     """The `webhook:URL` output. `write` renders and enqueues (never waits on the network); a
     daemon thread sends. Every finding ends in exactly one counter: delivered, failed (rejected,
@@ -241,6 +231,7 @@ class WebhookOutput:
         self._deadline: float | None = None
         self._abandoned = False
         self._closed = False
+        self._interrupted = False
         self._thread = threading.Thread(target=self._run, name=f"webhook {self.name}", daemon=True)
         self._thread.start()
 
@@ -294,10 +285,16 @@ class WebhookOutput:
             if self._closed:
                 return
             self._closed = True
-            self._deadline = time.monotonic() + self.settings.drain_timeout
+            if not self._interrupted:
+                self._deadline = time.monotonic() + self.settings.drain_timeout
             self._closing.set()
             self._cond.notify_all()
-        self._thread.join(self.settings.drain_timeout + 1.0)
+        end = time.monotonic() + self.settings.drain_timeout + 1.0
+        while self._thread.is_alive() and time.monotonic() < end:
+            self._thread.join(0.1)
+            if self._interrupted:  # a request in flight may take its whole timeout: do not wait
+                self._thread.join(0.2)
+                break
         with self._cond:
             if self._thread.is_alive():  # stuck in a call that ignores its timeout (DNS...)
                 self._abandoned = True
@@ -311,6 +308,13 @@ class WebhookOutput:
             self.log.error(
                 f"webhook {self.name}: {lost} finding(s) not delivered: {c['failed']} failed, "
                 f"{c['dropped']} dropped (queue full), {c['unsent']} unsent at exit; {c['delivered']} delivered")
+
+    def interrupt(self) -> None:
+        """Stop draining now (a second SIGINT/SIGTERM): what is still queued or in flight is
+        counted as unsent by close(). Safe from a signal handler."""
+        self._interrupted = True
+        self._deadline = time.monotonic()
+        self._closing.set()
 
     def complain(self, kind: str, message: str) -> None:
         """A delivery problem: the first of a kind at once, then at most one line per interval that

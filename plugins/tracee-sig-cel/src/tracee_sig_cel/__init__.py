@@ -22,7 +22,10 @@ def _load(files: Sequence[Path], context: RuleLoadContext) -> list[Any]:
     return load_rules(files, context)
 
 
-LOADER = RuleLoader(name="cel", suffixes=(".yaml", ".yml", ".cel"), load=_load)
+# isolate: in a worker of its own the fast backend never shares a process with regopy, and an
+# expression that runs away (nested comprehensions) is abandoned at its time budget.
+LOADER = RuleLoader(name="cel", suffixes=(".yaml", ".yml", ".cel"), load=_load, isolate=True,
+                    environment=("TRACEE_CEL_BACKEND",))
 
 
 @hookimpl

@@ -151,7 +151,10 @@ class CelExprBackend(Backend):
         return self._env.Activation(plain)
 
     def evaluate(self, program: Any, variables: Any) -> bool:
-        result = program.eval(variables)
+        try:
+            result = program.eval(variables)
+        except Exception as exc:  # noqa: BLE001 - RuntimeError "Iteration budget exceeded", ...
+            raise EvalError(str(exc).strip() or type(exc).__name__) from None
         value = result.value()
         if value is True or value is False:
             return value

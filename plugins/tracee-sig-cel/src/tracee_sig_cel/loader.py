@@ -88,10 +88,12 @@ def load_rules(files: Sequence[Path], context: RuleLoadContext) -> list[Signatur
         return []
     rules: list[_Rule] = []
     for path in files:
+        context.reading(Path(path))
         rules.extend(_read_file(Path(path), context))
 
     compiled: list[tuple[_Rule, Translation, Any]] = []
     for rule in rules:
+        context.reading(rule.path)
         try:
             translation = translate(rule.expression)
         except TranslateError as exc:
@@ -113,6 +115,7 @@ def load_rules(files: Sequence[Path], context: RuleLoadContext) -> list[Signatur
     signatures: list[Signature] = []
     group = CelGroup(backend)
     for rule, _translation, program in compiled:
+        context.reading(rule.path)
         if not _check_boolean(rule, program, backend, context):
             continue
         signatures.append(CelSignature(rule.metadata, rule.selectors, rule.expression, program, group,

@@ -16,7 +16,7 @@ from .regocpp import (LogLevel, QueryError, RegoError, Runner, captured_stdout, 
                       parse_errors, printed_error)
 from .runtime import AGGREGATE_PACKAGE, BUILTIN_HELPERS_NAME, RegoRuntime, rego_input
 from .signature import RegoSignature
-from .source import plain_spaces
+from .source import compilable, sandbox_problems
 
 __all__ = ["BUILTIN_HELPERS_NAME", "builtin_helpers", "load_rules"]
 
@@ -62,28 +62,44 @@ def load_rules(files: Sequence[Path], context: RuleLoadContext) -> list[Signatur
         if not name.endswith("helpers.rego"):
             rule_files.append(path)
             continue
+        context.reading(path)
         try:
             source = _read(path)
+            _check_sandbox(path, source, context)
             _check_helper(helpers, path, source)
         except RuleError as exc:
             context.fail(f"{exc}; helper module skipped")
             continue
         helpers.append((str(path), source))
 
-    runtime = RegoRuntime([(n, plain_spaces(t)) for n, t in helpers])
+    runtime = RegoRuntime([(n, compilable(t)) for n, t in helpers])
     packages: dict[str, Path] = {}
     signatures: list[Signature] = []
     for path in rule_files:
+        context.reading(path)
         try:
             source = _read(path)
+            _check_sandbox(path, source, context)
             sig = _compile_rule(runtime, len(runtime.sources), path, source, packages)
         except RuleError as exc:
             context.fail(f"{exc}; rule skipped")
             continue
-        runtime.add(sig, str(path), plain_spaces(source))
+        runtime.add(sig, str(path), compilable(source))
         packages[sig.package] = path
         signatures.append(sig)
     return signatures
+
+
+def _check_sandbox(path: Path, source: str, context: RuleLoadContext) -> None:
+    """Rules get no network, files, environment or process information (README: Sandbox)."""
+    error, warning = sandbox_problems(source)
+    if error:
+        raise RuleError(f"{path}: {error}")
+    if warning:
+        if not context.isolated:  # here opa.runtime() would return the detector's environment
+            raise RuleError(f"{path}: uses opa.runtime(), which would show this process's environment; "
+                            f"allowed only in rule workers (on unless --rule-workers off or TRACEE_RULE_WORKERS=0)")
+        context.log.warning(f"{path}: {warning}")
 
 
 def _read(path: Path) -> str:
@@ -120,7 +136,7 @@ def _check_helper_inner(helpers: list[tuple[str, str]], path: Path, source: str)
     sources = dict(helpers) | {str(path): source}
     try:
         for name, text in [*helpers, (str(path), source)]:
-            interpreter.add_module(name, plain_spaces(text))
+            interpreter.add_module(name, compilable(text))
         interpreter.add_module("tracee_sig_rego/meta.rego", f"package {_META_PACKAGE}\nok := true\n")
         interpreter.build(None, ["tracee_sig_rego/meta/ok"])
     except RegoError as exc:
@@ -173,8 +189,8 @@ def _compile_rule_inner(runtime: RegoRuntime, key: int, path: Path, source: str,
     sources = dict(runtime.helpers) | {str(path): source}
     try:
         for name, text in runtime.helpers:
-            interpreter.add_module(name, plain_spaces(text))
-        interpreter.add_module(str(path), plain_spaces(source))  # syntax errors surface here
+            interpreter.add_module(name, compilable(text))
+        interpreter.add_module(str(path), compilable(source))  # syntax errors surface here
     except RegoError as exc:
         raise _compile_error(exc, sources, path) from None
     package = _package(path, source, packages)

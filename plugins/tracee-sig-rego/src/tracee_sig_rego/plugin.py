@@ -30,4 +30,6 @@ def load(files: Sequence[Path], context: RuleLoadContext) -> list[Signature]:
 def tracee_register_rule_loaders(register: Callable[[RuleLoader], None]) -> None:
     # Sharing a process with CEL rules: tracee-sig-cel loads regopy's library before its own
     # (see tracee_sig_cel.loader.share_process_with_rego for why the order matters).
-    register(RuleLoader("rego", (".rego",), load))
+    # isolate: rego-cpp crashes (SIGSEGV, uncaught C++ exceptions) on some rules; in a worker such a
+    # rule is named and quarantined, and rules see no environment (opa.runtime()).
+    register(RuleLoader("rego", (".rego",), load, isolate=True))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-__all__ = ["input_fields", "plain_spaces"]
+__all__ = ["compilable", "input_fields", "plain_spaces", "sandbox_problems"]
 
 # Unicode spaces → ASCII spaces of the same UTF-8 length, so rego-cpp's byte offsets still point
 # into the original text. Rules copied from web pages (the Docker-socket rule of Aqua's blog)
@@ -76,3 +76,53 @@ def input_fields(source: str) -> frozenset[str] | None:
                 return None
             fields.add(found.group(1))
     return frozenset(fields)
+
+
+# `x with input as input` replaces input by itself: the identity, which OPA compiles away. rego-cpp
+# 1.5 instead throws an uncaught C++ exception (SIGABRT) when the `with` target is a rule that
+# calls a builtin, as Tracee's own v0.8.3 disk_mount.rego does (`not runc_process with input as
+# input`). Not followed by `.` or `[`: `with input as input.x` is a real replacement.
+_IDENTITY_WITH = re.compile(r"\s+with\s+input\s+as\s+input\b(?!\s*[.\[])")
+
+
+def _blank(text: str) -> str:
+    """Spaces of the same UTF-8 length, newlines kept: rego-cpp's byte offsets and our line
+    numbers stay right after a rewrite."""
+    return "".join("\n" if c == "\n" else " " * len(c.encode("utf-8", "surrogatepass")) for c in text)
+
+
+def compilable(source: str) -> str:
+    """`source` as the plugin compiles it: Unicode spaces made ASCII, identity `with input as input`
+    dropped (both outside strings and comments)."""
+    text = plain_spaces(source)
+    if "with" not in text:
+        return text
+    out = []
+    for kind, segment in _segments(text):
+        if kind == "code":
+            segment = _IDENTITY_WITH.sub(lambda m: _blank(m.group(0)), segment)
+        out.append(segment)
+    return "".join(out)
+
+
+# Builtins that reach outside the rule: the network, DNS, the process. rego-cpp leaves the
+# network ones unimplemented (a call is silently undefined, so the rule never matches); a rule
+# worker has an empty environment, so opa.runtime() finds nothing there. Refs are matched loosely
+# (`opa["runtime"]` is a call too).
+_NETWORK = re.compile(r"\b(http|net)\s*(\.\s*|\[\s*\")(send|lookup_ip_addr)\b")
+_RUNTIME = re.compile(r"\bopa\s*(\.|\[)")
+
+
+def sandbox_problems(source: str) -> tuple[str | None, str | None]:
+    """(error, warning) about builtins the Rego sandbox withholds, for a rule's source."""
+    error = warning = None
+    for kind, text in _segments(source):
+        if kind != "code":
+            continue
+        found = _NETWORK.search(text)
+        if found and error is None:
+            error = (f"{found.group(1)}.{found.group(3)} is not available to tracee rules (no network in "
+                     f"the Rego sandbox)")
+        if _RUNTIME.search(text) and warning is None:
+            warning = "opa.runtime() gives rules no environment in tracee (its \"env\" is empty)"
+    return error, warning
