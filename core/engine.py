@@ -422,7 +422,8 @@ class Engine:
                     continue
                 for pos in route[2]:
                     per_sig[ids[pos]] = per_sig.get(ids[pos], 0) + hits
-                label = name if name in known or catalog.by_name(name) is not None else "other"
+                # "*": the shared route of names nobody knows (see `_route`)
+                label = name if name != ALL and (name in known or catalog.by_name(name) is not None) else "other"
                 per_name[label] = per_name.get(label, 0) + hits
         for pos, n in enumerate(list(self._checked)):
             if n:
