@@ -90,22 +90,28 @@ class Worker:
             self.progress.set(_LOAD_BATCH, index.get(str(path), len(files)), PHASE_COMPILE)
             self.send({"t": "file", "path": str(path)})
 
+        # Problems go back in the answer: the engine's own context reports and collects them (a
+        # reload compares them with the running set's).
         context = RuleLoadContext(strict=request.strict, options=request.options,
-                                  active_loaders=frozenset({loader.name}), on_file=on_file, isolated=True)
+                                  active_loaders=frozenset({loader.name}), on_file=on_file, isolated=True,
+                                  report=False)
         try:
             signatures = loader.load(files, context)
         except FatalError as exc:
             self.send({"t": "fatal", "msg": str(exc)})
             return 1
         except Exception as exc:  # noqa: BLE001 - the loader's bug: reported by the engine
-            self.send({"t": "loaded", "sigs": [], "error": f"{type(exc).__name__}: {exc}"})
+            self.send({"t": "loaded", "sigs": [], "error": f"{type(exc).__name__}: {exc}",
+                       "problems": context.problems})
             return 1
         self.progress.idle(_LOAD_BATCH)
         described = []
         for sig in signatures:
             try:
                 meta = sig.get_metadata()
-                selectors = [[s.name, s.origin, s.source] for s in sig.get_selected_events()]
+                selectors = [[s.name, s.origin, s.source,
+                              [[p.field, p.op, list(p.values), p.context] for p in s.where]]
+                             for s in sig.get_selected_events()]
             except Exception as exc:  # noqa: BLE001
                 logging.getLogger("tracee.rules").error(
                     f"{loader.name} signature from {getattr(sig, 'path', '?')}: cannot read its metadata: {exc}")
@@ -116,7 +122,7 @@ class Worker:
                               "meta": {"name": meta.name, "version": meta.version, "description": meta.description,
                                        "tags": list(meta.tags or ()), "properties": dict(meta.properties or {})}})
             self.signatures.append(sig)
-        self.send({"t": "loaded", "sigs": described})
+        self.send({"t": "loaded", "sigs": described, "problems": context.problems})
         self._start_signatures()
         return self.serve()
 

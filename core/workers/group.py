@@ -34,6 +34,7 @@ from ..api import RuleLoadContext, RuleLoader
 from ..errors import FatalError
 from ..event import Event
 from ..log import limit
+from ..predicates import Predicate
 from ..signature import EventSelector, Signature, SignatureGroup, SignatureMetadata
 from .protocol import (IDLE, PHASE_COMPILE, Frames, LoadRequest, Progress, event_state, send_pickle)
 
@@ -260,7 +261,9 @@ class WorkerGroup(SignatureGroup):
             metadata = SignatureMetadata(id=item["id"], name=meta.get("name", ""), version=meta.get("version", ""),
                                          description=meta.get("description", ""), tags=tuple(meta.get("tags") or ()),
                                          properties=meta.get("properties") or {})
-            selectors = [EventSelector(name=s[0], origin=s[1], source=s[2]) for s in item["selectors"]]
+            selectors = [EventSelector(name=s[0], origin=s[1], source=s[2],
+                                       where=tuple(Predicate(f, op, tuple(values), ctx) for f, op, values, ctx in s[3]))
+                         for s in item["selectors"]]
             self.members.append(RemoteSignature(self, n, metadata, selectors, item.get("path", ""),
                                                 bool(item.get("path_is_str"))))
         self._ids = [m.metadata.id for m in self.members]
@@ -303,6 +306,9 @@ class WorkerGroup(SignatureGroup):
                 proc.close()
                 raise FatalError(str(message.get("msg")))
             elif kind == "loaded":
+                if first:
+                    for problem in message.get("problems") or ():
+                        self.context.fail(str(problem))
                 if message.get("error"):
                     self.context.fail(f"rule loader {self.name} failed: {message['error']}")
                 described = list(message.get("sigs") or [])
@@ -358,7 +364,8 @@ class WorkerGroup(SignatureGroup):
             if self._thread is None:
                 self._thread = threading.Thread(target=self._pump, name=f"rule worker {self.name}", daemon=True)
                 self._thread.start()
-            if len(self._queue) >= BATCH:
+            queued = len(self._queue)
+            if queued == 1 or queued >= BATCH:  # the first wakes the pump, which waits MAX_DELAY_S for more
                 self._cond.notify_all()
 
     def flush(self) -> None:

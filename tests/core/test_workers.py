@@ -121,3 +121,19 @@ def test_no_worker_is_left_running(tmp_path):
     run(sigs, opens("/a"))
     assert group._proc is None
     assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_a_single_event_on_an_idle_stream_is_evaluated_at_once(tmp_path):
+    """Live inputs trickle: an event must not wait for a batch to fill."""
+    sigs = load_isolated(LOADER, [rule(tmp_path, "OK-1")], RuleLoadContext())
+    findings = []
+    engine = Engine(sigs, findings.append)
+    engine.start()
+    for n in range(3):
+        engine.dispatch(make_event("openat", context={"process_id": n}))
+        deadline = time.monotonic() + 2
+        while len(findings) <= n and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(findings) == n + 1, f"event {n} not evaluated within 2 s"
+        time.sleep(0.2)  # the pump goes idle between events
+    engine.finish()
