@@ -49,7 +49,7 @@ COMPILE_BUDGET_S = 10.0
 #: Over-budget evaluations after which a rule is quarantined.
 STRIKES = 3
 #: Events sent per message, and how long a partial batch may wait (live inputs trickle).
-BATCH = 64
+BATCH = 256  # bench_workers.py: 1.47x in-process at 256, 1.07x at 64 (K8S pack, load 1.1)
 MAX_DELAY_S = 0.005
 #: Events waiting for the worker before the engine's thread waits too (backpressure).
 MAX_QUEUE = 16 * BATCH
