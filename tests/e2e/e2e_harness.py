@@ -182,6 +182,18 @@ class TraceeRun:
                     return found
                 self._cond.wait(min(left, 0.1))
 
+    def wait_for_all(self, predicate, key, wanted: set[str], timeout: float) -> list[dict[str, Any]]:
+        """Wait until the findings satisfying `predicate` cover every `key(finding)` in `wanted`
+        (or the timeout): a rule that fires twice does not stand in for one that has not fired yet."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [f for f in self.findings if predicate(f)]
+                left = deadline - time.monotonic()
+                if wanted <= {key(f) for f in found} or left <= 0 or self.proc.poll() is not None:
+                    return found
+                self._cond.wait(min(left, 0.1))
+
     def snapshot(self) -> list[dict[str, Any]]:
         with self._cond:
             return list(self.findings)

@@ -158,7 +158,7 @@ def test_k8s_pack_in_a_docker_pod_container(static_programs, report, tmp_path):
         with TraceeRun(K8S_RULES) as run:
             run.wait_ready()
             done = docker.run(static_programs["connect_to"], "unix", "/run/e2e/docker.sock", setup=K8S_SCRIPT).check()
-            got = run.wait_for(done.owns, len(K8S_RULES), 10)
+            got = run.wait_for_all(done.owns, sig_id, set(K8S_RULES), 10)
     finally:
         server.close()
     for f in got:
