@@ -16,7 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-import pytest
+try:  # the helpers below work without pytest (benchmarks use them); the fixtures need it
+    import pytest
+except ImportError:  # pragma: no cover - pytest absent: no fixtures
+    pytest = None  # type: ignore[assignment]
 
 from . import log as logs
 from .events import catalog
@@ -332,32 +335,29 @@ def assert_output_contract(spec: Any, argument: str = "", options: dict[str, Any
     assert isinstance(stats, dict) and all(isinstance(v, int) for v in stats.values())
 
 
-@pytest.fixture(name="make_event")
-def _make_event_fixture() -> Callable[..., Event]:
-    """Factory of events: make_event("ptrace", request="PTRACE_TRACEME", container=True)."""
-    return make_event
+if pytest is not None:
+    @pytest.fixture(name="make_event")
+    def _make_event_fixture() -> Callable[..., Event]:
+        """Factory of events: make_event("ptrace", request="PTRACE_TRACEME", container=True)."""
+        return make_event
 
+    @pytest.fixture(name="run_signatures")
+    def _run_signatures_fixture() -> Callable[..., FindingsCollector]:
+        """Run events through a real engine with the given signatures; returns the findings."""
+        return run_signatures
 
-@pytest.fixture(name="run_signatures")
-def _run_signatures_fixture() -> Callable[..., FindingsCollector]:
-    """Run events through a real engine with the given signatures; returns the findings."""
-    return run_signatures
+    @pytest.fixture(name="findings")
+    def _findings_fixture() -> FindingsCollector:
+        """An empty findings collector, usable as an engine callback."""
+        return FindingsCollector()
 
+    @pytest.fixture(name="tracee_logs")
+    def _tracee_logs_fixture() -> Iterator[LogCapture]:
+        """The `tracee.*` messages of the test: `.lines` as printed, `.count()` of errors."""
+        with capture_logs() as capture:
+            yield capture
 
-@pytest.fixture(name="findings")
-def _findings_fixture() -> FindingsCollector:
-    """An empty findings collector, usable as an engine callback."""
-    return FindingsCollector()
-
-
-@pytest.fixture(name="tracee_logs")
-def _tracee_logs_fixture() -> Iterator[LogCapture]:
-    """The `tracee.*` messages of the test: `.lines` as printed, `.count()` of errors."""
-    with capture_logs() as capture:
-        yield capture
-
-
-@pytest.fixture(name="installed_signatures")
-def _installed_signatures_fixture() -> Callable[..., list[Signature]]:
-    """Load signatures from the installed plugins (entry points), optionally only some IDs."""
-    return installed_signatures
+    @pytest.fixture(name="installed_signatures")
+    def _installed_signatures_fixture() -> Callable[..., list[Signature]]:
+        """Load signatures from the installed plugins (entry points), optionally only some IDs."""
+        return installed_signatures

@@ -237,6 +237,24 @@ def test_batching_posts_json_arrays(receiver_factory, webhook):
     assert out.stats()["webhook_delivered"] == 41
 
 
+@pytest.mark.parametrize("connections", [1, 3])
+def test_connections_send_in_parallel_and_deliver_everything(receiver_factory, webhook, connections):
+    """--webhook-connections N: N requests in flight, each on its own kept-alive connection (a slow
+    receiver sees them side by side); 1 (the default) keeps one connection and the order."""
+    receiver = receiver_factory(delay=0.3)
+    out, err = webhook(receiver.url, **({} if connections == 1 else {"connections": connections}))
+    for n in range(3 * connections):
+        out.write(make_finding(n))
+    out.close()
+    assert out.stats()["webhook_delivered"] == 3 * connections
+    assert len({r["client"] for r in receiver.requests}) == connections
+    got = [json.loads(r["body"])["Data"]["n"] for r in receiver.requests]
+    assert sorted(got) == list(range(3 * connections))
+    if connections == 1:
+        assert got == list(range(3))
+    assert f"{connections} connection(s)" in err.getvalue()
+
+
 def test_batching_is_refused_for_falcosidekick(receiver, webhook):
     with pytest.raises(ValueError, match="batching"):
         webhook(receiver.url, template="falcosidekick", batch=10)

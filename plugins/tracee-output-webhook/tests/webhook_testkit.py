@@ -42,7 +42,8 @@ class Receiver:
                 with receiver.cond:
                     status = receiver.statuses.pop(0) if receiver.statuses else 200
                     receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body,
-                                              "status": status, "at": time.monotonic()})
+                                              "status": status, "at": time.monotonic(),
+                                              "client": self.client_address})
                     receiver.cond.notify_all()
                 reply = b"ok" if status < 400 else b"Please send a valid request body"
                 self.send_response(status)

@@ -16,7 +16,8 @@ from .sender import Settings, WebhookOutput, redact
 
 # Defaults live here, not in click, so `tracee-rules --webhook` (which passes only a template and
 # a content type) and `tracee run` behave the same.
-DEFAULTS: dict[str, Any] = {"timeout": 5.0, "queue_size": 1000, "retries": 5, "drain_timeout": 10.0, "batch": 1}
+DEFAULTS: dict[str, Any] = {"timeout": 5.0, "queue_size": 1000, "retries": 5, "drain_timeout": 10.0, "batch": 1,
+            "connections": 1}
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 
@@ -69,6 +70,10 @@ def run_options() -> list[click.Option]:
         click.Option(["--webhook-batch", "webhook_batch"], type=click.IntRange(min=1), metavar="N",
                      help="rawjson only: send up to N queued findings per request, as a JSON array "
                           "(for receivers that accept arrays). Default: 1 (one object per request)."),
+        click.Option(["--webhook-connections", "webhook_connections"], type=click.IntRange(min=1, max=16),
+                     metavar="N", help="Requests in flight at once, each on its own kept-alive connection "
+                                       "(findings may then arrive out of order; 1 keeps their order). "
+                                       f"Default: {DEFAULTS['connections']}."),
     ]
 
 
@@ -79,7 +84,7 @@ def _option(name: str, fragment: Mapping[str, list[str]], options: Mapping[str, 
             value = convert(raw)
         except ValueError:
             raise ValueError(f"URL option {name}={raw!r}: not a valid {convert.__name__}") from None
-        if value < 0 or (value == 0 and name in ("timeout", "queue_size", "batch")):
+        if value < 0 or (value == 0 and name in ("timeout", "queue_size", "batch", "connections")):
             raise ValueError(f"URL option {name}={raw!r}: out of range")
         return value
     value = options.get(f"webhook_{name}")
@@ -133,12 +138,14 @@ def settings_from(context: OutputContext) -> Settings:
                     queue_size=int(_option("queue_size", fragment, options, int)),
                     retries=int(_option("retries", fragment, options, int)),
                     drain_timeout=float(_option("drain_timeout", fragment, options, float)),
-                    batch=int(batch))
+                    batch=int(batch),
+                    connections=min(int(_option("connections", fragment, options, int)), 16))
 
 
 def build_output(context: OutputContext) -> WebhookOutput:
     settings = settings_from(context)
     output = WebhookOutput(settings, context.log)
     context.log.info(f"webhook {redact(settings.url)}: {settings.format} findings, "
-                          f"queue {settings.queue_size}, {settings.retries} retries")
+                          f"queue {settings.queue_size}, {settings.retries} retries, "
+                     f"{settings.connections} connection(s)")
     return output

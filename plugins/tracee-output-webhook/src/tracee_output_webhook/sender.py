@@ -1,4 +1,4 @@
-"""Delivery: a bounded queue in front of one sender thread that POSTs, retries with backoff and counts.
+"""Delivery: a bounded queue in front of sender threads that POST, retry with backoff and count.
 
 HTTP is urllib3's: its connection pool keeps the connection alive (and notices one the server
 closed while idle), tunnels HTTPS through a proxy with CONNECT, verifies TLS; its `Retry` policy
@@ -57,6 +57,10 @@ class Settings:
     backoff: float = 0.5
     drain_timeout: float = 10.0
     batch: int = 1
+    # Sender threads, each with its own kept-alive connection: while one waits for the receiver's
+    # answer the next request is already on its way (with one, every finding waits a round trip).
+    # Findings of different connections may arrive out of order; one (the default) keeps the order.
+    connections: int = 1
 
 
 class _Outcome:
@@ -79,7 +83,7 @@ def retry_policy(retries: int, backoff: float) -> Retry:
 class Endpoint:
     """One URL: urllib3's pool for it (through a proxy when the environment says so) and POST."""
 
-    def __init__(self, url: str, headers: dict[str, str]) -> None:
+    def __init__(self, url: str, headers: dict[str, str], connections: int = 1) -> None:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"webhook URL {redact(url)!r}: expected http://HOST[:PORT]/PATH or https://...")
@@ -96,7 +100,7 @@ class Endpoint:
             creds = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
             self.headers.setdefault("Authorization", "Basic " + base64.b64encode(creds.encode()).decode())
         self.proxy = self._proxy_for()
-        # One sender thread: one connection, kept alive between findings.
+        # One connection per sender thread, kept alive between findings.
         if self.proxy is not None:
             auth = None
             if self.proxy.username is not None:
@@ -104,10 +108,10 @@ class Endpoint:
             proxy_host = f"[{self.proxy.hostname}]" if ":" in (self.proxy.hostname or "") else self.proxy.hostname
             proxy_url = f"{self.proxy.scheme}://{proxy_host}:{self.proxy.port or 8080}"
             self.manager: urllib3.PoolManager = urllib3.ProxyManager(
-                proxy_url, num_pools=1, maxsize=1,
+                proxy_url, num_pools=1, maxsize=connections,
                 proxy_headers=urllib3.make_headers(proxy_basic_auth=auth) if auth else None)
         else:
-            self.manager = urllib3.PoolManager(num_pools=1, maxsize=1)
+            self.manager = urllib3.PoolManager(num_pools=1, maxsize=connections)
         # Plain HTTP through a proxy needs the manager (absolute URL, proxy headers) per request;
         # otherwise the pool of this one host (direct, or tunnelled) takes the path as it is.
         self._via_manager = self.proxy is not None and self.scheme == "http"
@@ -136,9 +140,9 @@ class Endpoint:
         """(outcome, detail, what urllib3's Retry needs: the response or the error)."""
         limit = self._timeouts.get(timeout)
         if limit is None:
+            if len(self._timeouts) > 64:  # drain-time timeouts are all different
+                self._timeouts.clear()
             limit = self._timeouts[timeout] = urllib3.Timeout(connect=timeout, read=timeout)
-        if len(self._timeouts) > 64:  # drain-time timeouts are all different
-            self._timeouts.clear()
         try:
             if self._via_manager:
                 resp = self.manager.urlopen("POST", self.url, body=body, headers=self.headers, retries=False,
@@ -210,8 +214,8 @@ def _describe(exc: BaseException) -> str:
 
 
 class WebhookOutput:
-    """The `webhook:URL` output. `write` renders and enqueues (never waits on the network); a
-    daemon thread sends. Every finding ends in exactly one counter: delivered, failed (rejected,
+    """The `webhook:URL` output. `write` renders and enqueues (never waits on the network);
+    daemon threads send. Every finding ends in exactly one counter: delivered, failed (rejected,
     or retries exhausted), dropped (queue full) or unsent (still queued when the drain time ran out).
     """
 
@@ -221,7 +225,7 @@ class WebhookOutput:
         self.name = redact(settings.url)
         headers = {"Content-Type": settings.content_type, "User-Agent": f"tracee-output-webhook/{_version()}"}
         headers.update(settings.headers)
-        self.endpoint = Endpoint(settings.url, headers)
+        self.endpoint = Endpoint(settings.url, headers, settings.connections)
         self.counts: dict[str, int] = dict.fromkeys(
             ("delivered", "failed", "dropped", "unsent", "retries"), 0)
         self._queue: collections.deque[tuple[str, bytes]] = collections.deque()
@@ -232,8 +236,10 @@ class WebhookOutput:
         self._abandoned = False
         self._closed = False
         self._interrupted = False
-        self._thread = threading.Thread(target=self._run, name=f"webhook {self.name}", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._run, name=f"webhook {self.name} #{i}", daemon=True)
+                         for i in range(max(1, settings.connections))]
+        for thread in self._threads:
+            thread.start()
 
     # -- the detection side ------------------------------------------------------------------------
     def write(self, finding: Finding) -> None:
@@ -290,13 +296,13 @@ class WebhookOutput:
             self._closing.set()
             self._cond.notify_all()
         end = time.monotonic() + self.settings.drain_timeout + 1.0
-        while self._thread.is_alive() and time.monotonic() < end:
-            self._thread.join(0.1)
+        while self._alive() and time.monotonic() < end:
+            self._join(0.1)
             if self._interrupted:  # a request in flight may take its whole timeout: do not wait
-                self._thread.join(0.2)
+                self._join(0.2)
                 break
         with self._cond:
-            if self._thread.is_alive():  # stuck in a call that ignores its timeout (DNS...)
+            if self._alive():  # stuck in a call that ignores its timeout (DNS...)
                 self._abandoned = True
                 self.counts["unsent"] += self._inflight + len(self._queue)
                 self._queue.clear()
@@ -308,6 +314,14 @@ class WebhookOutput:
             self.log.error(
                 f"webhook {self.name}: {lost} finding(s) not delivered: {c['failed']} failed, "
                 f"{c['dropped']} dropped (queue full), {c['unsent']} unsent at exit; {c['delivered']} delivered")
+
+    def _alive(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def _join(self, timeout: float) -> None:
+        end = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, end - time.monotonic()))
 
     def interrupt(self) -> None:
         """Stop draining now (a second SIGINT/SIGTERM): what is still queued or in flight is
@@ -340,8 +354,10 @@ class WebhookOutput:
         return None if self._deadline is None else self._deadline - time.monotonic()
 
     def _run(self) -> None:
+        batch: list[tuple[str, bytes]] = []  # taken off the queue, not yet settled
         try:
             while True:
+                batch = []
                 with self._cond:
                     while not self._queue and not self._closing.is_set():
                         self._cond.wait()
@@ -355,16 +371,17 @@ class WebhookOutput:
                     batch = [self._queue.popleft()]
                     while self._queue and len(batch) < self.settings.batch:
                         batch.append(self._queue.popleft())
-                    self._inflight = len(batch)
+                    self._inflight += len(batch)
                 self._deliver(batch)
         except Exception as exc:  # noqa: BLE001 - say so rather than lose findings without a word
             if self._abandoned:  # close() already counted what was left and closed the socket under us
                 return
             self.log.error(f"webhook {self.name}: sender crashed: {type(exc).__name__}: {exc}")
-            with self._cond:
-                self.counts["unsent"] += self._inflight + len(self._queue)
+            with self._cond:  # this sender's batch and the queue: the others stop once it is empty
+                unsettled = min(len(batch), self._inflight)
+                self.counts["unsent"] += unsettled + len(self._queue)
                 self._queue.clear()
-                self._inflight = 0
+                self._inflight -= unsettled
 
     def _body(self, batch: list[tuple[str, bytes]]) -> bytes:
         if self.settings.batch > 1:  # a JSON array, even of one, so the receiver sees one shape
