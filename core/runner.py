@@ -20,6 +20,7 @@ from .engine import Engine
 from .errors import FatalError, UsageError
 from .plugins import PluginHost, PluginInfo
 from .reload import Reloader
+from .loss import LossWatcher, alert_every
 from .signals import Shutdown
 from .signature import Finding, Signature, SignatureError
 
@@ -302,6 +303,9 @@ def _run(host: PluginHost, opts: RunOptions, counter: logs.Counter, banner: bool
             if interrupt is not None:
                 interrupt()
 
+    # Loss is a finding too (tracee.loss): the people reading findings learn the sensor was blinded.
+    watcher = LossWatcher(source.stats, on_finding, every=alert_every(opts.options)).start()
+
     # The first SIGINT/SIGTERM stops the input and lets outputs drain; see tracee.signals.
     shutdown = Shutdown(on_first=source.close, on_second=interrupt_outputs)
     shutdown.__enter__()
@@ -319,6 +323,7 @@ def _run(host: PluginHost, opts: RunOptions, counter: logs.Counter, banner: bool
         if service is not None:
             service.input_ended("stopping" if shutdown.signum else ended)
         source.close()
+        watcher.close()  # before the outputs close: the last loss finding goes out with the rest
         out_stats = close_outputs(outputs)
         enr_stats: dict[str, int] = {}
         for enricher in enrichers:
@@ -327,7 +332,8 @@ def _run(host: PluginHost, opts: RunOptions, counter: logs.Counter, banner: bool
                 enr_stats.update({f"{enricher.name} {k}": v for k, v in (enricher.stats() or {}).items()})
             except Exception as exc:  # noqa: BLE001
                 log.error(f"enricher {enricher.name} failed to close: {type(exc).__name__}: {exc}")
-        log.info(summary_line(engine, source.stats(), out_stats, counter.errors, enr_stats, engine.group_stats()))
+        log.info(summary_line(engine, source.stats(), out_stats, counter.errors, enr_stats, engine.group_stats(),
+                              watcher.alerts))
         shutdown.__exit__(None, None, None)  # after the drain: a signal during it still gets the summary
     if service is not None and service.serve_health and not shutdown.signum and not getattr(source, "finite", False):
         # A live input (stdin, a FIFO, the kernel) that ends has died: say so to the orchestrator.
@@ -353,7 +359,8 @@ UNDELIVERED = ("_failed", "_dropped", "_unsent")
 
 
 def summary_line(engine: Engine, in_stats: dict[str, int], out_stats: dict[str, int], errors: int,
-                 enr_stats: dict[str, int] | None = None, group_stats: Mapping[str, int] | None = None) -> str:
+                 enr_stats: dict[str, int] | None = None, group_stats: Mapping[str, int] | None = None,
+                 loss_alerts: int = 0) -> str:
     """The end-of-run line. Input events add up: read = skipped + dropped + decoded (+ the ones
     read but not dispatched when a signal ended the run); lost events were never read."""
     s = engine.stats
@@ -373,6 +380,8 @@ def summary_line(engine: Engine, in_stats: dict[str, int], out_stats: dict[str, 
         if key not in ("read", "skipped", "dropped", "lost") and value:
             parts.append(f"{value} {key.replace('_', ' ')}")
     parts.append(f"{s.findings} finding(s)")
+    if loss_alerts:
+        parts.append(f"{loss_alerts} loss finding(s) (TRACEE-LOSS)")
     undelivered = sum(v for k, v in out_stats.items() if k.endswith(UNDELIVERED))
     if undelivered:
         parts.append(f"{undelivered} finding(s) not delivered")
