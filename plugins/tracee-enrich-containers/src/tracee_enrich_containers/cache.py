@@ -162,10 +162,12 @@ class ContainerCache:
             self.lookups += 1
             try:
                 info = runtime.lookup(cid)
-            except RuntimeDown as exc:
-                self._down(index, runtime, exc)
-                continue
-            except RuntimeFailed as exc:
+            except (RuntimeDown, RuntimeFailed) as exc:
+                if self._stop.is_set():
+                    return  # close() shut the client under this request: no failure to report
+                if isinstance(exc, RuntimeDown):
+                    self._down(index, runtime, exc)
+                    continue
                 self._fail(f"{runtime.kind} at {runtime.socket}: look-up of {cid[:12]}: {exc}")
                 continue
             self._up(index, runtime)
