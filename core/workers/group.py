@@ -48,6 +48,10 @@ DEFAULT_BUDGET_MS = 50.0
 COMPILE_BUDGET_S = 10.0
 #: Over-budget evaluations after which a rule is quarantined.
 STRIKES = 3
+#: A worker over its budget in wall time that spent less than half of it on a CPU was starved (a
+#: busy node: another job, or an attacker loading the CPUs to get rules quarantined), not slow: it
+#: gets up to this many budgets of wall time before it is stopped.
+STARVED_GRACE = 10
 #: Events sent per message, and how long a partial batch may wait (live inputs trickle).
 BATCH = 256  # bench_workers.py: 1.47x in-process at 256, 1.07x at 64 (K8S pack, load 1.1)
 MAX_DELAY_S = 0.005
@@ -102,6 +106,14 @@ class _Process:
         self.messages: collections.deque[dict[str, Any]] = collections.deque()
         self.eof = False
         self._finalizer = weakref.finalize(self, _kill, self.proc)
+
+    def cpu_ns(self) -> int | None:
+        """CPU time the worker's main thread has run, in ns (the scheduler's own count), or None."""
+        try:
+            with open(f"/proc/{self.proc.pid}/schedstat", "rb") as f:
+                return int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
 
     def send(self, message: Any) -> None:
         try:
@@ -551,6 +563,8 @@ class WorkerGroup(SignatureGroup):
         budgets = [self.budget_ns * len(idx) for _, idx, _ in items]
         proc.send(("eval", batch, [(seq, idx, event_state(event)) for seq, idx, event in items], probe))
         poll = min(max(self.budget_ns / 4e9, 0.002), 0.05)
+        timed: tuple[int, int] | None = None  # the (batch, event) whose CPU time is measured
+        cpu_start: int | None = None
         while True:
             message = proc.receive(poll)
             if message is not None:
@@ -570,8 +584,16 @@ class WorkerGroup(SignatureGroup):
                 index = index if at_batch == batch else IDLE
                 raise WorkerDied(proc.describe_exit() or "died", index, batch)
             if at_batch == batch and index >= 0 and index < len(budgets):
+                if timed != (at_batch, index):  # seen within one poll of its start
+                    timed, cpu_start = (at_batch, index), proc.cpu_ns()
                 limit_ns = COMPILE_BUDGET_S * 1e9 if phase == PHASE_COMPILE else budgets[index]
-                if time.monotonic_ns() - start > limit_ns:
+                elapsed = time.monotonic_ns() - start
+                if elapsed > limit_ns:
+                    cpu_now = proc.cpu_ns()
+                    starved = (cpu_now is not None and cpu_start is not None
+                               and cpu_now - cpu_start < limit_ns / 2 and elapsed < limit_ns * STARVED_GRACE)
+                    if starved:
+                        continue
                     proc.kill()
                     proc.eof = True
                     raise WorkerDied(f"over budget ({(time.monotonic_ns() - start) / 1e6:.0f} ms)", index, batch)

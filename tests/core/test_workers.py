@@ -57,7 +57,7 @@ def test_a_rule_that_kills_the_worker_is_quarantined(tmp_path, tracee_logs, how,
 
 
 def test_a_rule_over_budget_is_abandoned_and_after_three_quarantined(tmp_path, tracee_logs):
-    files = [rule(tmp_path, "OK-1"), rule(tmp_path, "SLOW-1", do="sleep", seconds=5, when="/slow")]
+    files = [rule(tmp_path, "OK-1"), rule(tmp_path, "SLOW-1", do="spin", seconds=5, when="/slow")]
     sigs = load_isolated(LOADER, files, RuleLoadContext(), budget_ms=50)
     began = time.monotonic()
     findings, engine = run(sigs, opens("/slow", "/a", "/slow", "/slow", "/slow", "/b"))
@@ -66,6 +66,19 @@ def test_a_rule_over_budget_is_abandoned_and_after_three_quarantined(tmp_path, t
     assert sum("SLOW-1" in line for line in tracee_logs.lines) == 3
     stats = engine.group_stats()
     assert stats["evaluation(s)_over_budget"] == 3 and stats["rule(s)_quarantined"] == 1
+
+
+def test_a_worker_kept_off_the_cpu_is_not_counted_over_budget(tmp_path, tracee_logs):
+    """Wall time over the budget with little CPU time is a starved worker (a busy node, or an
+    attacker loading the CPUs to get rules quarantined): given up to STARVED_GRACE budgets, not a
+    strike. Here the rule sleeps 0.2 s (4 budgets of 50 ms) on each of three events."""
+    files = [rule(tmp_path, "OK-1"), rule(tmp_path, "NAP-1", do="sleep", seconds=0.2, when="/nap")]
+    sigs = load_isolated(LOADER, files, RuleLoadContext(), budget_ms=50)
+    findings, engine = run(sigs, opens("/nap", "/a", "/nap", "/nap"))
+    assert sorted(f.metadata.id for f in findings) == ["NAP-1"] * 3 + ["OK-1"] * 4
+    stats = engine.group_stats()
+    assert stats["evaluation(s)_over_budget"] == 0 and stats["rule(s)_quarantined"] == 0
+    assert not [line for line in tracee_logs.lines if "NAP-1" in line]
 
 
 def test_a_rule_raising_system_exit_in_a_worker_is_reported_and_the_worker_lives(tmp_path, tracee_logs):

@@ -1,6 +1,6 @@
 """A rule language for testing rule workers: `*.rule` JSON files whose rules misbehave on demand.
 
-    {"id": "X-1", "event": "openat", "do": "match" | "abort" | "segfault" | "sleep" | "exit" | "env",
+    {"id": "X-1", "event": "openat", "do": "match" | "abort" | "segfault" | "sleep" | "spin" | "exit" | "env",
      "when": "/path"  (only for events whose pathname is this), "at_load": "abort" | "hang"}
 """
 
@@ -34,8 +34,12 @@ class MisbehavingRule(Signature):
             os.abort()
         elif do == "segfault":
             os.kill(os.getpid(), signal.SIGSEGV)
-        elif do == "sleep":
+        elif do == "sleep":  # off the CPU, as a worker the scheduler starves
             time.sleep(float(self.spec.get("seconds", 1)))
+        elif do == "spin":  # on the CPU, as a backtracking regex
+            end = time.monotonic() + float(self.spec.get("seconds", 1))
+            while time.monotonic() < end:
+                pass
         elif do == "exit":
             raise SystemExit(3)
         elif do == "env":
