@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -12,18 +13,19 @@ from tracee.events import catalog, decoders
 from tracee_input_ebpf import layout, program
 from tracee_input_ebpf.containers import ContainerTracker
 from tracee_input_ebpf.decode import HDR, Decoder
-from tracee_input_ebpf.sources import GENERIC_SYSCALLS, NOT_PRODUCED, PRODUCED, RECORDED, SOURCES, USER_SPACE
+from tracee_input_ebpf.sources import DERIVED_LAYOUT, GENERIC_SYSCALLS, NOT_PRODUCED, PRODUCED, RECORDED, SOURCES, USER_SPACE
 
 
 def test_every_produced_event_is_a_selectable_catalog_event():
-    assert len(PRODUCED) >= 458
+    assert len(PRODUCED & catalog.SELECTABLE) >= 480
     assert catalog.SYSCALLS - {"execve"} <= set(GENERIC_SYSCALLS)  # every syscall, native or ia32
     for name in PRODUCED:
         definition = catalog.by_name(name)
         assert definition is not None, name
         assert name in catalog.SELECTABLE, name
         assert SOURCES[name].strip(), name
-    assert RECORDED | USER_SPACE | set(GENERIC_SYSCALLS) == PRODUCED and not RECORDED & USER_SPACE
+    assert RECORDED | USER_SPACE | set(GENERIC_SYSCALLS) | DERIVED_LAYOUT == PRODUCED
+    assert not RECORDED & USER_SPACE and not RECORDED & DERIVED_LAYOUT
     assert program.SUPPORTED_EVENTS == PRODUCED and program.EVENT_SOURCES is SOURCES
 
 
@@ -162,6 +164,22 @@ def test_truncated_records_are_counted_not_raised(cut):
     record = _header("bind", layout.HF["HF_GENERIC"]) + _GENERIC_PAYLOADS["bind"]
     assert decoder.decode(record[:cut]) is None or cut >= 144
     assert decoder.malformed == 1
+
+
+def test_derived_records_follow_the_catalog_order():
+    flags = layout.HF["HF_DERIVED"]
+    addr = _item(b"\x02\x00\x1f\x90\x7f\x00\x00\x01" + bytes(8))
+    event = _decoder().decode(_header("security_socket_listen", flags) + _u64(3, 128) + addr)
+    assert args_of(event) == {"sockfd": 3, "backlog": 128, "local_addr": {
+        "sa_family": "AF_INET", "sin_port": "8080", "sin_addr": "127.0.0.1"}}
+    cred = _item(struct.pack("<15Q", *range(15)))
+    event = _decoder().decode(_header("commit_creds", flags) + _u64(105) + cred + cred)
+    assert args_of(event)["syscall"] == "setuid" and args_of(event)["new_cred"]["CapAmbient"] == 14
+    assert _decoder().decode(_header("commit_creds", flags) + _u64(105) + cred[:20]) is None
+
+
+def args_of(event) -> dict:
+    return {a["name"]: a["value"] for a in event.args}
 
 
 def test_unknown_event_ids_are_counted():

@@ -19,7 +19,7 @@ from tracee.events import catalog, decoders
 
 from . import layout
 from .containers import ContainerTracker
-from .sources import GENERIC_SYSCALLS, RECORDED
+from .sources import DERIVED_LAYOUT, RECORDED
 
 __all__ = ["HDR", "Decoder", "boot_offset_ns"]
 
@@ -37,7 +37,7 @@ _U64x2 = struct.Struct("<2Q")
 _U64 = struct.Struct("<Q")
 _Q2 = struct.Struct("<qQ")
 HF_INTERNAL, HF_TRUNCATED, HF_AFTER_EXEC = (layout.HF[f] for f in ("HF_INTERNAL", "HF_TRUNCATED", "HF_AFTER_EXEC"))
-HF_GENERIC, HF_COMPAT = layout.HF["HF_GENERIC"], layout.HF["HF_COMPAT"]
+HF_GENERIC, HF_COMPAT, HF_DERIVED = (layout.HF[f] for f in ("HF_GENERIC", "HF_COMPAT", "HF_DERIVED"))
 FLAGS_AT = layout.flags_offset()
 _MALFORMED = (struct.error, IndexError, ValueError, TypeError, KeyError)
 NOT_CAPTURED = 0xFFFF
@@ -226,6 +226,56 @@ def generic_payload(event_id: int, compat: bool, parsed: bool = True) -> Callabl
     return payload
 
 
+_CRED_FIELDS = ("Uid", "Gid", "Suid", "Sgid", "Euid", "Egid", "Fsuid", "Fsgid", "UserNamespace", "SecureBits",
+                "CapInheritable", "CapPermitted", "CapEffective", "CapBounding", "CapAmbient")
+_CRED = struct.Struct("<15Q")
+_K_CRED = layout.ARG_KINDS["ARG_CRED"]
+
+
+def _cred(raw: bytes) -> dict[str, int]:
+    if len(raw) != _CRED.size:
+        raise ValueError("slim_cred_t item of %d bytes" % len(raw))
+    return dict(zip(_CRED_FIELDS, _CRED.unpack(raw)))
+
+
+def derived_payload(event_id: int, parsed: bool = True) -> Callable[[bytes], list[dict]]:
+    """The decoder of derived records of `event_id`: a u64 per integer argument, in the
+    catalog's order, then an item per other argument (layout.py)."""
+    definition = catalog.by_id(event_id)
+    assert definition is not None, event_id
+    raws: list[tuple[int, Callable[[object], dict], Callable[[int], int]]] = []
+    items: list[tuple[int, int, Callable[[object], dict]]] = []
+    for i, arg in enumerate(definition.args):
+        kind = layout.ARG_KINDS[layout.arg_kind(arg.type)]
+        make = _maker(definition.name, arg, parsed)
+        if kind == _K_RAW:
+            raws.append((i, make, _cast(arg.type, False)))
+        else:
+            items.append((i, kind, make))
+    fixed = struct.Struct("<%dQ" % len(raws))
+    count = len(definition.args)
+    first_item = P0 + fixed.size
+
+    def payload(d: bytes) -> list[dict]:
+        values = fixed.unpack_from(d, P0)
+        out: list[dict | None] = [None] * count
+        for (i, make, cast), v in zip(raws, values):
+            out[i] = make(cast(v))
+        off = first_item
+        for i, kind, make in items:
+            (raw,), off = _items(d, off, 1)
+            if kind == _K_STR:
+                out[i] = make(_text(raw))
+            elif kind == _K_SOCKADDR:
+                out[i] = make(_sockaddr(raw))
+            elif kind == _K_CRED:
+                out[i] = make(_cred(raw))
+            else:
+                out[i] = make(_int_pair(raw))
+        return [a for a in out if a is not None]
+    return payload
+
+
 class Decoder:
     """Turns raw records into Events; keeps per-run caches (comm, hostname, containers)."""
 
@@ -245,7 +295,8 @@ class Decoder:
         self.parsed = parsed
         self._args = _ARGS[parsed]
         self._generic: dict[tuple[int, bool], Callable[[bytes], list[dict]]] = {}
-        self._generic_ids = frozenset(catalog.by_name(n).id for n in GENERIC_SYSCALLS)  # type: ignore[union-attr]
+        self._derived: dict[int, Callable[[bytes], list[dict]]] = {}
+        self._derived_ids = frozenset(catalog.by_name(n).id for n in DERIVED_LAYOUT)  # type: ignore[union-attr]
         self._names = {e.id: e.name for e in catalog.EVENTS}
         self._payload: dict[int, Callable[[bytes], list[dict]]] = {}
         for name in RECORDED:
@@ -297,6 +348,13 @@ class Decoder:
             host = self._hostnames[uts_ns] = self._hostname(uts_ns)
         if flags & HF_GENERIC:
             args = self._generic_payload(event_id, flags)(data)
+        elif flags & HF_DERIVED:
+            payload = self._derived.get(event_id)
+            if payload is None:
+                if event_id not in self._derived_ids:
+                    raise KeyError(event_id)
+                payload = self._derived[event_id] = derived_payload(event_id, self.parsed)
+            args = payload(data)
         else:
             args = self._payload[event_id](data)
         return _from_trusted({

@@ -1,7 +1,9 @@
 """The kernel-to-user record layout, described once: program.c's struct hdr, flags and argument
 kinds are generated from here (`c_definitions`), and decode.py unpacks with the structs built here.
 
-A record is the header, then the event's payload. Generic syscall records (header flag
+A record is the header, then the event's payload. Derived records (HF_DERIVED: events derived at
+syscall exits and from tracepoints) carry one u64 per argument of kind ARG_RAW, in the catalog's
+argument order, then one item per other argument, in that order. Generic syscall records (header flag
 HF_GENERIC) carry the six raw argument registers as u64, then one item ([u16 length][bytes]) per
 argument whose kind has a payload, in argument order (strings, socket addresses, int[2]), then
 one string array per `const char*const*` argument, in argument order (u16 count, then one item
@@ -32,6 +34,7 @@ HF: dict[str, int] = {
     "HF_AFTER_EXEC": 4,   # execve whose strings were read from the new image
     "HF_GENERIC": 8,      # a generic syscall record (layout in this module's docstring)
     "HF_COMPAT": 16,      # a 32-bit (ia32) syscall: registers are 32-bit, pointers 4 bytes
+    "HF_DERIVED": 32,     # a derived record: the catalog's integer arguments as u64, then items
 }
 
 # Argument kinds of the generic syscall path: what the kernel side reads for an argument.
@@ -41,6 +44,7 @@ ARG_KINDS: dict[str, int] = {
     "ARG_SOCKADDR": 2,    # a struct sockaddr read by its family's size
     "ARG_INT_ARR2": 3,    # int[2] (pipe/socketpair fds, read at exit)
     "ARG_STR_ARRAY": 4,   # a NULL-terminated array of user strings (argv/envp), bounded
+    "ARG_CRED": 5,        # slim_cred_t: an item of 15 u64, SlimCred's fields in order (derived only)
 }
 
 # config_map flags: what user space switched on (filters, optional captures).
@@ -56,6 +60,7 @@ CONFIG: dict[str, int] = {
 SC: dict[str, int] = {
     "SC_WANTED": 1,       # emit this syscall's event
     "SC_AT_ENTER": 2,     # emit at entry (no return, or the caller's memory is gone at exit)
+    "SC_DERIVE": 4,       # events derived from this syscall are wanted (derived.bpf.c)
 }
 SC_TABLE_SIZE = 1024      # native x86-64 numbers 0..511, ia32 numbers at COMPAT_BASE + nr
 COMPAT_BASE = 512
@@ -86,6 +91,8 @@ def arg_kind(arg_type: str) -> str:
         return "ARG_SOCKADDR"
     if arg_type == "int[2]":
         return "ARG_INT_ARR2"
+    if arg_type == "slim_cred_t":
+        return "ARG_CRED"
     return "ARG_RAW"
 
 

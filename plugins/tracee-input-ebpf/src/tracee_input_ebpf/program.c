@@ -630,9 +630,24 @@ RAW_TRACEPOINT_PROBE(sched_process_exec) {
     return 0;
 }
 
+/* -- cgroup_mkdir/rmdir events: [cgroup_id, hierarchy_id] + path item (derived layout) -------- */
+static __always_inline void emit_cgroup_dir(void *args, u32 id, u64 cgroup_id, int root, u32 loc) {
+    struct buf *b = start(id, 0, 0);
+    if (!b) return;
+    ((struct hdr *)b->d)->flags |= HF_DERIVED;
+    put_u64(b, P0, cgroup_id);
+    put_u64(b, P0 + 8, (u32)root);
+    set_off(P0 + 16);
+    put_kernel_str(b, (const char *)args + BOUND(loc & 0xFFFF, 0xffff));
+    submit(args, b);
+}
+
 /* -- cgroups: remember each new cgroup's path (container tracking, always attached) ----------- */
 #ifdef HAVE_TP_CGROUP_MKDIR
 TRACEPOINT_PROBE(cgroup, cgroup_mkdir) {
+#ifdef WANT_CGROUP_MKDIR
+    emit_cgroup_dir(args, EV_CGROUP_MKDIR, args->id, args->root, args->data_loc_path);
+#endif
     if (args->root != CGROUP_HIERARCHY_ID) return 0;   /* ids are per hierarchy */
     u64 id = args->id;
     struct cgroup_path v = {};
@@ -647,8 +662,17 @@ TRACEPOINT_PROBE(cgroup, cgroup_mkdir) {
 #endif
 
 /* -- sched_process_exit ---------------------------------------------------------------------------- */
-#ifdef WANT_SCHED_PROCESS_EXIT
+#if defined(WANT_SCHED_PROCESS_EXIT) || defined(WANT_DO_EXIT)
 TRACEPOINT_PROBE(sched, sched_process_exit) {
+#ifdef WANT_DO_EXIT
+    {   /* do_exit (no arguments): the same point of the exiting task */
+        struct buf *d = start(EV_DO_EXIT, 0, 0);
+        if (d) { ((struct hdr *)d->d)->flags |= HF_DERIVED; set_off(P0); submit(args, d); }
+    }
+#endif
+#ifndef WANT_SCHED_PROCESS_EXIT
+    return 0;
+#endif
     struct buf *b = start(EV_SCHED_PROCESS_EXIT, 0, 0);
     if (!b) return 0;
     struct task_struct *t = (struct task_struct *)bpf_get_current_task();

@@ -18,7 +18,7 @@ from tracee.events import catalog
 
 from . import layout, syscalls
 from .environment import tracefs_path
-from .sources import GENERIC_SYSCALLS, PRODUCED, SOURCES
+from .sources import DERIVED_FROM, GENERIC_SYSCALLS, PRODUCED, SOURCES
 
 __all__ = ["EVENT_SOURCES", "Filters", "LoadedProgram", "SUPPORTED_EVENTS", "build_source", "load"]
 
@@ -104,7 +104,7 @@ def build_source(events: Iterable[str], filters: Filters) -> str:
         assert definition is not None, name
         defines.append(f"#define EV_{name.upper()} {definition.id}")
     defines += [f"#define WANT_{name.upper()} 1" for name in sorted(wanted)]
-    if events & set(GENERIC_SYSCALLS):
+    if events & (set(GENERIC_SYSCALLS) | set(DERIVED_FROM)):
         defines.append("#define WANT_GENERIC 1")
     if filters.follow:
         defines.append("#define WANT_FOLLOW 1")
@@ -122,8 +122,9 @@ def build_source(events: Iterable[str], filters: Filters) -> str:
         text = text.replace("#if CGROUP_V1_SUBSYS < 0", "#if 1")
     else:
         text = text.replace("#if CGROUP_V1_SUBSYS < 0", "#if 0")
-    generic = resources.files(__package__).joinpath("syscalls.bpf.c").read_text()
-    return "\n".join(defines) + "\n" + text + "\n" + generic
+    parts = [resources.files(__package__).joinpath(name).read_text()
+             for name in ("tasks.bpf.c", "syscalls.bpf.c", "derived.bpf.c")]
+    return "\n".join(defines) + "\n" + text + "\n" + "\n".join(parts)
 
 
 def host_ns(kind: str) -> int:
@@ -227,7 +228,8 @@ def load(bcc: ModuleType, events: Iterable[str], filters: Filters, *, self_pid: 
 
 def _fill_syscall_table(bpf: object, events: frozenset[str]) -> None:
     """syscall_conf: the wanted syscall events' rows (the rest stay zero: not wanted)."""
-    rows = syscalls.entries(events & frozenset(GENERIC_SYSCALLS))
+    feeding = {feed for name in events & frozenset(DERIVED_FROM) for feed in DERIVED_FROM[name][0]}
+    rows = syscalls.entries(events & frozenset(GENERIC_SYSCALLS), feeding)
     if not rows:
         return
     table = bpf[b"syscall_conf"]  # type: ignore[index]

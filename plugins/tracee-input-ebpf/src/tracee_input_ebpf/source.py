@@ -150,6 +150,9 @@ class EbpfSource:
                 yield [first]
             if threading.current_thread() is threading.main_thread():
                 previous_usr1 = signal.signal(signal.SIGUSR1, lambda *_: self._wake_hooks.set())
+        if "init_namespaces" in self.options.events:
+            self.read += 1
+            yield [self._init_namespaces()]
         next_hooks = time.monotonic() + self.options.hooks_interval if self.options.hooks_interval else None
         poll_ms = self.options.poll_ms
         try:
@@ -254,6 +257,23 @@ class EbpfSource:
             return None
         return self._self_event("hooked_syscalls", [{"name": "hooked_syscalls",
                                                      "type": "[]trace.HookedSymbolData", "value": hooked}])
+
+    def _init_namespaces(self) -> Event:
+        """init_namespaces: pid 1's namespace inodes (ours where pid 1's are not readable, as
+        host_ns does; 0 where the kernel has no such namespace)."""
+        definition = catalog.by_name("init_namespaces")
+        assert definition is not None
+        args = []
+        for arg in definition.args:
+            inum = 0
+            for pid in ("1", "self"):
+                try:
+                    inum = os.stat(f"/proc/{pid}/ns/{arg.name}").st_ino
+                    break
+                except OSError:
+                    continue
+            args.append({"name": arg.name, "type": arg.type, "value": inum})
+        return self._self_event("init_namespaces", args)
 
     def _self_event(self, name: str, args: list[dict]) -> Event:
         """A user-space event, in this process's context (as Tracee emits its own derived events)."""

@@ -11,7 +11,7 @@ from tracee.events import catalog
 
 from .syscalls import SPECIAL_NATIVE, compat_events, native_syscalls
 
-__all__ = ["GENERIC_SYSCALLS", "NOT_PRODUCED", "PRODUCED", "RECORDED", "SOURCES", "USER_SPACE", "listing", "unavailable_reason"]
+__all__ = ["DERIVED_FROM", "DERIVED_LAYOUT", "TRACEPOINT_EVENTS", "GENERIC_SYSCALLS", "NOT_PRODUCED", "PRODUCED", "RECORDED", "SOURCES", "USER_SPACE", "listing", "unavailable_reason"]
 
 _GENERIC = ("raw tracepoints sys_enter/sys_exit (generic path: arguments saved at entry, emitted at "
             "exit with the return value)")
@@ -84,12 +84,60 @@ NOT_PRODUCED: dict[str, str] = {
     "symbols_loaded": "derived by Tracee from shared_object_loaded and ELF symbol reads: not built here",
 }
 
+# Events derived at the exits of native syscalls (derived.bpf.c): event -> (the syscalls that
+# feed it, how). The generic path saves those syscalls' arguments even when their own events
+# are not selected.
+DERIVED_FROM: dict[str, tuple[tuple[str, ...], str]] = {
+    "security_socket_create": (("socket",), "successful socket(2); kern 0"),
+    "security_socket_bind": (("bind",), "every bind(2) attempt, address read from the caller"),
+    "security_socket_listen": (("listen",), "every listen(2) attempt; local_addr from the socket (struct sock)"),
+    "security_socket_accept": (("accept", "accept4"), "every accept attempt; local_addr of the listening socket"),
+    "security_socket_setsockopt": (("setsockopt",), "every setsockopt(2) attempt; local_addr from the socket"),
+    "socket_accept": (("accept", "accept4"), "successful accepts: local and remote address of the sockets"),
+    "socket_dup": (("dup", "dup2", "dup3"), "successful dups of a socket fd; remote_addr from the socket"),
+    "security_bpf": (("bpf",), "every bpf(2) attempt: its cmd"),
+    "security_bpf_map": (("bpf",), "successful BPF_MAP_CREATE: id and name from the new fd's struct bpf_map"),
+    "security_inode_unlink": (("unlink", "unlinkat"), "successful unlinks of non-directories; pathname "
+                              "as the caller gave it, inode/device/ctime 0 (gone at exit, no lookup without kprobes)"),
+    "security_inode_rename": (("rename", "renameat", "renameat2"), "successful renames; paths as given"),
+    "security_inode_mknod": (("mknod", "mknodat"), "successful mknods; file_name as given"),
+    "security_inode_symlink": (("symlink", "symlinkat"), "successful symlinks; paths as given"),
+    "security_mmap_file": (("mmap",), "mmap(2) of a file (not MAP_ANONYMOUS): path/dev/inode from the fd"),
+    "shared_object_loaded": (("mmap",), "mmap(2) of a file with PROT_EXEC: path/dev/inode from the fd"),
+    "security_file_mprotect": (("mprotect", "pkey_mprotect"), "every mprotect attempt: prot; pathname and "
+                               "ctime of the region's file are not looked up (empty, 0)"),
+    "vfs_write": (("write", "pwrite64"), "successful writes to an fd: path/dev/inode, count, position"),
+    "vfs_writev": (("writev", "pwritev"), "successful vector writes: path/dev/inode, vlen, position"),
+    "security_kernel_post_read_file": (("finit_module",), "finit_module attempts: file from the fd, its "
+                                       "size, type kernel-module"),
+    "commit_creds": (("setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid",
+                      "setfsgid", "capset", "execve", "execveat"),
+                     "credentials read at entry and exit of these calls; emitted when they differ"),
+    "switch_task_ns": (("setns", "unshare"), "successful setns/unshare: the task's namespaces after"),
+}
+# Events from sched/task/cgroup tracepoints (tasks.bpf.c), in the derived record layout.
+TRACEPOINT_EVENTS: dict[str, str] = {
+    "sched_process_fork": "raw tracepoint sched_process_fork (parent, child tasks: ids in both pid namespaces)",
+    "sched_switch": "raw tracepoint sched_switch (context: the task switched out)",
+    "task_rename": "tracepoint task:task_rename; syscall from the task's pt_regs",
+    "do_exit": "tracepoint sched:sched_process_exit (the exiting task)",
+    "cgroup_mkdir": "tracepoint cgroup:cgroup_mkdir (every hierarchy)",
+    "cgroup_rmdir": "tracepoint cgroup:cgroup_rmdir (every hierarchy)",
+    "cgroup_attach_task": "tracepoint cgroup:cgroup_attach_task",
+}
+SOURCES.update({name: f"derived at the exits of {'/'.join(feed)} (generic path): {how}"
+                for name, (feed, how) in DERIVED_FROM.items()})
+SOURCES.update(TRACEPOINT_EVENTS)
+SOURCES["init_namespaces"] = "user space: pid 1's namespaces from /proc/1/ns at start"
+# Events whose records use the derived layout (decoded from the catalog, no payload decoder).
+DERIVED_LAYOUT: frozenset[str] = frozenset(DERIVED_FROM) | frozenset(TRACEPOINT_EVENTS)
+
 PRODUCED: frozenset[str] = frozenset(SOURCES)
 # Made in user space, not decoded from a kernel record (the program still compiles a helper for it).
-USER_SPACE: frozenset[str] = frozenset({"hooked_syscalls"})
+USER_SPACE: frozenset[str] = frozenset({"hooked_syscalls", "init_namespaces"})
 # The events that arrive as kernel records of their own layout: decode.py has a payload decoder
 # for each (the generic syscalls share one, built from the catalog).
-RECORDED: frozenset[str] = PRODUCED - USER_SPACE - frozenset(GENERIC_SYSCALLS)
+RECORDED: frozenset[str] = PRODUCED - USER_SPACE - frozenset(GENERIC_SYSCALLS) - DERIVED_LAYOUT
 
 
 def unavailable_reason(name: str) -> str:

@@ -12,6 +12,10 @@ BPF_ARRAY(syscall_conf, struct sc_conf, SC_TABLE_SIZE);
 BPF_TABLE("lru_hash", u32, struct sc_args, sc_pending, 16384);   /* thread id -> args at entry */
 BPF_PERCPU_ARRAY(sc_scratch, struct sc_args, 1);
 
+/* derived.bpf.c (appended): events derived at the exits of SC_DERIVE syscalls */
+static __always_inline void derive_enter(u32 ev);
+static __always_inline void derive(void *ctx, u32 ev, struct sc_args *s, long ret);
+
 #define SOCKADDR_MAX 128
 #define AF_UNIX_ 1
 #define AF_INET6_ 10
@@ -23,7 +27,8 @@ static __always_inline void put_user_sockaddr(struct buf *b, const void *src) {
     put_user_blob(b, src, len, SOCKADDR_MAX);
 }
 
-/* The syscall's table key and its entry, or NULL when its event is not wanted. */
+/* The syscall's table key and its entry, or NULL when neither its event nor one derived from it
+ * is wanted. */
 static __always_inline struct sc_conf *sc_lookup(long nr, u32 *key_out, u32 *compat_out) {
     if (nr < 0 || nr >= COMPAT_BASE) return NULL;
     struct task_struct *t = (struct task_struct *)bpf_get_current_task();
@@ -32,7 +37,7 @@ static __always_inline struct sc_conf *sc_lookup(long nr, u32 *key_out, u32 *com
     u32 compat = (status & TS_COMPAT) ? 1 : 0;
     u32 key = (u32)nr + (compat ? COMPAT_BASE : 0);
     struct sc_conf *sc = syscall_conf.lookup(&key);
-    if (!sc || !(sc->flags & SC_WANTED)) return NULL;
+    if (!sc || !(sc->flags & (SC_WANTED | SC_DERIVE))) return NULL;
     *key_out = key;
     *compat_out = compat;
     return sc;
@@ -107,7 +112,9 @@ RAW_TRACEPOINT_PROBE(sys_enter) {
     s->ts = bpf_ktime_get_ns();
     s->key = key;
     s->compat = compat;
-    if (sc->flags & SC_AT_ENTER) return emit_generic(ctx, sc, s, 0);
+    if ((sc->flags & SC_AT_ENTER) && (sc->flags & SC_WANTED)) emit_generic(ctx, sc, s, 0);
+    if ((sc->flags & SC_AT_ENTER) && !(sc->flags & SC_DERIVE)) return 0;
+    if (sc->flags & SC_DERIVE) derive_enter(sc->event_id);
     u32 tid = (u32)bpf_get_current_pid_tgid();
     sc_pending.update(&tid, s);
 #endif
@@ -130,7 +137,7 @@ RAW_TRACEPOINT_PROBE(sys_exit) {
 #ifdef WANT_GENERIC
     u32 key = 0, compat = 0;
     struct sc_conf *sc = sc_lookup(nr, &key, &compat);
-    if (!sc || (sc->flags & SC_AT_ENTER)) return 0;
+    if (!sc || ((sc->flags & SC_AT_ENTER) && !(sc->flags & SC_DERIVE))) return 0;
     u32 tid = (u32)bpf_get_current_pid_tgid();
     struct sc_args *p = sc_pending.lookup(&tid);
     if (!p) return 0;                        /* entered before we attached, or evicted */
@@ -140,7 +147,9 @@ RAW_TRACEPOINT_PROBE(sys_exit) {
     __builtin_memcpy(s, p, sizeof(*s));
     sc_pending.delete(&tid);
     if (s->key != key) return 0;             /* not the call that entered (restarted, exec'd) */
-    return emit_generic(ctx, sc, s, ret);
+    if ((sc->flags & SC_WANTED) && !(sc->flags & SC_AT_ENTER)) emit_generic(ctx, sc, s, ret);
+    if (sc->flags & SC_DERIVE) derive(ctx, sc->event_id, s, ret);
+    return 0;
 #endif
     return 0;
 }

@@ -91,17 +91,24 @@ def compat_events() -> dict[int, str]:
     return out
 
 
-def _entry(key: int, event: str, wanted: bool) -> SyscallEntry:
+def _entry(key: int, event: str, wanted: bool, derive: bool = False) -> SyscallEntry:
     definition = catalog.by_name(event)
     assert definition is not None, event
     kinds = tuple(ARG_KINDS[arg_kind(a.type)] for a in definition.args[:6])
-    flags = (SC["SC_WANTED"] if wanted else 0) | (SC["SC_AT_ENTER"] if event in _AT_ENTER else 0)
+    flags = (SC["SC_WANTED"] if wanted else 0) | (SC["SC_AT_ENTER"] if event in _AT_ENTER else 0) | \
+        (SC["SC_DERIVE"] if derive else 0)
     return SyscallEntry(key, definition.id, event, kinds + (0,) * (6 - len(kinds)), flags)
 
 
-def entries(wanted: frozenset[str] | set[str]) -> list[SyscallEntry]:
-    """The table rows for the syscall events in `wanted` (native and ia32 numbers)."""
-    rows = [_entry(nr, name, True) for nr, name in native_syscalls().items()
-            if name in wanted and name not in SPECIAL_NATIVE]
+def entries(wanted: frozenset[str] | set[str], derive: frozenset[str] | set[str] = frozenset()
+            ) -> list[SyscallEntry]:
+    """The table rows for the syscall events in `wanted` (native and ia32 numbers), and for the
+    native syscalls in `derive` (other events are derived at their exits; ia32 calls are not:
+    their argument conventions differ, e.g. old_mmap takes a struct)."""
+    rows = []
+    for nr, name in native_syscalls().items():
+        emit = name in wanted and name not in SPECIAL_NATIVE
+        if emit or name in derive:
+            rows.append(_entry(nr, name, emit, name in derive))
     rows += [_entry(COMPAT_BASE + nr, name, True) for nr, name in compat_events().items() if name in wanted]
     return rows
