@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -9,20 +10,22 @@ from pathlib import Path
 import pytest
 
 from tracee.events import catalog, decoders
-from tracee_input_ebpf import program
+from tracee_input_ebpf import layout, program
 from tracee_input_ebpf.containers import ContainerTracker
 from tracee_input_ebpf.decode import HDR, Decoder
-from tracee_input_ebpf.sources import PRODUCED, RECORDED, SOURCES, USER_SPACE
+from tracee_input_ebpf.sources import DERIVED_LAYOUT, GENERIC_SYSCALLS, NOT_PRODUCED, PRODUCED, RECORDED, SOURCES, USER_SPACE
 
 
 def test_every_produced_event_is_a_selectable_catalog_event():
-    assert len(PRODUCED) == 18
+    assert len(PRODUCED & catalog.SELECTABLE) >= 480
+    assert catalog.SYSCALLS - {"execve"} <= set(GENERIC_SYSCALLS)  # every syscall, native or ia32
     for name in PRODUCED:
         definition = catalog.by_name(name)
         assert definition is not None, name
         assert name in catalog.SELECTABLE, name
         assert SOURCES[name].strip(), name
-    assert RECORDED | USER_SPACE == PRODUCED and not RECORDED & USER_SPACE
+    assert RECORDED | USER_SPACE | set(GENERIC_SYSCALLS) | DERIVED_LAYOUT == PRODUCED
+    assert not RECORDED & USER_SPACE and not RECORDED & DERIVED_LAYOUT
     assert program.SUPPORTED_EVENTS == PRODUCED and program.EVENT_SOURCES is SOURCES
 
 
@@ -42,13 +45,8 @@ def _item(raw: bytes) -> bytes:
 _PATH = _item(b"/usr/bin/ls\0")
 # A well-formed payload for each record (layout: program.c, mirrored by decode.py).
 _PAYLOADS = {
-    "close": _u64(3),
-    "dup": _u64(3),
-    "dup2": _u64(3, 4),
-    "dup3": _u64(3, 4, 0o2000000, 0, 0, 0),
-    "ptrace": _u64(16, 42, 0x7FFF0000, 0, 0, 0),
-    "process_vm_writev": _u64(42, 0x1000, 1, 0x2000, 1, 0),
-    "init_module": _u64(0x7F0000, 4096, 0, 0, 0, 0) + _item(b"debug=1\0"),
+    "sys_enter": _u64(59),
+    "sys_exit": _u64(59),
     "execve": _PATH + (2).to_bytes(2, "little") + _item(b"ls\0") + _item(b"-l\0") + (1).to_bytes(2, "little")
               + _item(b"PATH=/bin\0"),
     "sched_process_exec": _u64(2049, 55, 77, (0o20620 << 32) | 0o100755, 0) + _PATH + _PATH + _PATH
@@ -64,11 +62,30 @@ _PAYLOADS = {
 }
 
 
+def _decoder(parsed: bool = True) -> Decoder:
+    return Decoder(hostname=lambda inum: "host", containers=ContainerTracker(Path("/nonexistent"), 1),
+                   boot_offset=0, parsed=parsed)
+
+
+def _header(name: str, flags: int = 0, ret: int = 0) -> bytes:
+    return HDR.pack(1, 1, 1, ret, catalog.by_name(name).id, 5, 5, 1, 5, 5, 1, 0, 1, 1, 1, 0, flags, b"ls\0")
+
+
 def _decode(name: str):
-    decoder = Decoder(hostname=lambda inum: "host", containers=ContainerTracker(Path("/nonexistent"), 1),
-                      boot_offset=0)
-    header = HDR.pack(1, 1, 1, 0, catalog.by_name(name).id, 5, 5, 1, 5, 5, 1, 0, 1, 1, 1, 0, 0, b"ls\0")
-    return decoder.decode(header + _PAYLOADS[name])
+    if name in GENERIC_SYSCALLS:
+        return _decoder().decode(_header(name, layout.HF["HF_GENERIC"]) + _GENERIC_PAYLOADS[name])
+    return _decoder().decode(_header(name) + _PAYLOADS[name])
+
+
+# Generic syscall records: the six registers, then items (layout.py)
+_GENERIC_PAYLOADS = {
+    "ptrace": _u64(16, 42, 0x7FFF0000, 0, 0, 0),
+    "bind": _u64(3, 0x7000, 16, 0, 0, 0) + _item(b"\x02\x00\x1f\x90\x7f\x00\x00\x01" + bytes(8)),
+    "openat": _u64((1 << 64) - 100, 0x7000, 0o101, 0o644, 0, 0) + _item(b"/tmp/x\0"),
+    "pipe2": _u64(0x7000, 0o2000000, 0, 0, 0, 0) + _item((3).to_bytes(4, "little") + (4).to_bytes(4, "little")),
+    "execveat": _u64(3, 0x7000, 0x7100, 0x7200, 0x1000, 0) + _item(b"/bin/ls\0")
+                + (2).to_bytes(2, "little") + _item(b"ls\0") + _item(b"-l\0") + (0xFFFF).to_bytes(2, "little"),
+}
 
 
 def test_payloads_cover_every_recorded_event():
@@ -99,6 +116,7 @@ def test_decoded_values_as_tracee_prints_them():
     assert opened["syscall"] == ("int", "openat")
     assert opened["pathname"] == ("const char*", "/usr/bin/ls")
     traced = {a["name"]: (a["type"], a["value"]) for a in _decode("ptrace").args}
+    assert traced["request"] == ("string", "PTRACE_ATTACH")
     assert traced == {"request": ("string", "PTRACE_ATTACH"), "pid": ("pid_t", 42),
                       "addr": ("void*", "0x7fff0000"), "data": ("void*", "0x0")}
     executed = {a["name"]: a["value"] for a in _decode("sched_process_exec").args}
@@ -108,10 +126,79 @@ def test_decoded_values_as_tracee_prints_them():
     assert connected["value"] == {"sa_family": "AF_INET", "sin_port": "80", "sin_addr": "127.0.0.1"}
 
 
-def test_trace_list_prints_every_produced_event_and_its_source():
+def test_generic_records_decode_by_catalog_type():
+    bound = {a["name"]: (a["type"], a["value"]) for a in _decode("bind").args}
+    assert bound == {"sockfd": ("int", 3), "addrlen": ("int", 16),
+                     "addr": ("struct sockaddr*", {"sa_family": "AF_INET", "sin_port": "8080",
+                                                   "sin_addr": "127.0.0.1"})}
+    opened = {a["name"]: (a["type"], a["value"]) for a in _decode("openat").args}
+    assert opened == {"dirfd": ("int", -100), "pathname": ("const char*", "/tmp/x"),
+                      "flags": ("string", "O_WRONLY|O_CREAT"), "mode": ("mode_t", 0o644)}
+    assert {a["name"]: a["value"] for a in _decode("pipe2").args}["pipefd"] == [3, 4]
+    executed = {a["name"]: a["value"] for a in _decode("execveat").args}
+    assert executed["argv"] == ["ls", "-l"] and "envp" not in executed and executed["pathname"] == "/bin/ls"
+
+
+def test_raw_arguments_without_parse_arguments():
+    record = _header("openat", layout.HF["HF_GENERIC"]) + _GENERIC_PAYLOADS["openat"]
+    raw = {a["name"]: (a["type"], a["value"]) for a in _decoder(parsed=False).decode(record).args}
+    assert raw["flags"] == ("int", 0o101)
+    ptrace = _decoder(parsed=False).decode(_header("ptrace", layout.HF["HF_GENERIC"]) + _GENERIC_PAYLOADS["ptrace"])
+    assert {a["name"]: a["value"] for a in ptrace.args}["addr"] == 0x7FFF0000
+
+
+def test_compat_records_are_32_bit():
+    flags = layout.HF["HF_GENERIC"] | layout.HF["HF_COMPAT"]
+    record = _header("setuid16", flags) + _u64(0xFFFF, 0, 0, 0, 0, 0)
+    event = _decoder().decode(record)
+    assert event.event_name == "setuid16" and event.event_id == 3058
+    assert event.args == [{"name": "uid", "type": "old_old_uid_t", "value": 0xFFFF}]
+    # ptrace from a 32-bit task: long is 32 bits, so -1 stays -1
+    event = _decoder().decode(_header("ptrace", flags) + _u64(0xFFFFFFFF, 1, 0, 0, 0, 0))
+    assert event.args[0]["value"] == -1 or event.args[0]["value"] == "-1"
+
+
+@pytest.mark.parametrize("cut", [0, 10, 95, 96, 100, 140])
+def test_truncated_records_are_counted_not_raised(cut):
+    decoder = _decoder()
+    record = _header("bind", layout.HF["HF_GENERIC"]) + _GENERIC_PAYLOADS["bind"]
+    assert decoder.decode(record[:cut]) is None or cut >= 144
+    assert decoder.malformed == 1
+
+
+def test_derived_records_follow_the_catalog_order():
+    flags = layout.HF["HF_DERIVED"]
+    addr = _item(b"\x02\x00\x1f\x90\x7f\x00\x00\x01" + bytes(8))
+    event = _decoder().decode(_header("security_socket_listen", flags) + _u64(3, 128) + addr)
+    assert args_of(event) == {"sockfd": 3, "backlog": 128, "local_addr": {
+        "sa_family": "AF_INET", "sin_port": "8080", "sin_addr": "127.0.0.1"}}
+    cred = _item(struct.pack("<15Q", *range(15)))
+    event = _decoder().decode(_header("commit_creds", flags) + _u64(105) + cred + cred)
+    assert args_of(event)["syscall"] == "setuid" and args_of(event)["new_cred"]["CapAmbient"] == 14
+    assert _decoder().decode(_header("commit_creds", flags) + _u64(105) + cred[:20]) is None
+
+
+def args_of(event) -> dict:
+    return {a["name"]: a["value"] for a in event.args}
+
+
+def test_unknown_event_ids_are_counted():
+    decoder = _decoder()
+    header = HDR.pack(1, 1, 1, 0, 9999, 5, 5, 1, 5, 5, 1, 0, 1, 1, 1, 0, 0, b"ls\0")
+    assert decoder.decode(header) is None and decoder.decode(header[:-1]) is None
+    assert decoder.malformed == 2
+
+
+def test_trace_list_prints_every_selectable_event_and_its_source():
     tracee = Path(sys.executable).with_name("tracee")
     listed = subprocess.run([str(tracee), "trace", "--list"], capture_output=True, text=True, timeout=60)
     assert listed.returncode == 0, listed.stderr
-    lines = listed.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == sorted(PRODUCED)
-    assert lines[sorted(PRODUCED).index("security_file_open")].endswith(SOURCES["security_file_open"])
+    lines = [line for line in listed.stdout.splitlines() if not line.startswith("#")]
+    assert [line.split()[0] for line in lines] == sorted(catalog.SELECTABLE)
+    by_name = {line.split()[0]: line for line in lines}
+    assert by_name["security_file_open"].endswith(SOURCES["security_file_open"])
+    for name in NOT_PRODUCED:
+        assert "UNAVAILABLE: " + NOT_PRODUCED[name] in by_name[name]
+    produced = sum(1 for line in lines if "UNAVAILABLE" not in line)
+    assert produced == len(PRODUCED & catalog.SELECTABLE)
+    assert f"# {produced} of 509" in listed.stdout

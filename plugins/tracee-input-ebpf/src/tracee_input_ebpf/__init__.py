@@ -24,7 +24,12 @@ def _make_input(context: InputContext) -> Any:
 
     log = context.log
     if context.event_names is None:
-        events = SUPPORTED_EVENTS
+        # a signature selects every event: trace Tracee's default set, as tracee-ebpf does when
+        # given no events (all 487 would include sched_switch and every syscall of every process)
+        from tracee.events import catalog
+
+        events = catalog.DEFAULT_SET & SUPPORTED_EVENTS
+        log.info(f"ebpf: a signature selects every event: tracing Tracee's default set ({len(events)} events)")
     else:
         events = frozenset(context.event_names) & SUPPORTED_EVENTS
         missing = sorted(set(context.event_names) - SUPPORTED_EVENTS)

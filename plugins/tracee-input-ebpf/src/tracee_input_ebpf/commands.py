@@ -56,8 +56,9 @@ def trace_command() -> click.Command:
         from .source import EbpfSource, _parse_events, options_from_mapping
 
         if list_only:
-            for name, source in sorted(EVENT_SOURCES.items()):
-                click.echo(f"{name:<26} {source}")
+            from .sources import listing
+
+            click.echo("\n".join(listing()))
             return
         try:
             events = _parse_events(events_spec)

@@ -1,9 +1,11 @@
 """Kernel records -> tracee.Event: a fixed header unpacked with one struct call, then the payload.
 
-Mirrors program.c: struct hdr (96 bytes), then per event fixed u64 fields and items
-([u16 length][bytes]). Written for throughput: one `unpack_from` per header, cached comm and
-hostname strings, and argument dicts built from makers prepared once per argument (name and
-printed type from the catalog, decoder from Tracee's parse-arguments rule), no per-event lookups.
+The layout is layout.py's (struct hdr, 96 bytes; per event fixed u64 fields and items
+([u16 length][bytes]); generic syscall records as described there). Written for throughput: one
+`unpack_from` per header, cached comm and hostname strings, and argument dicts built from makers
+prepared once per argument (name and printed type from the catalog, decoder from Tracee's
+parse-arguments rule), no per-event lookups. A record too short or malformed for its layout is
+counted (`malformed`) and skipped, never raised.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Callable
 from tracee import Event
 from tracee.events import catalog, decoders
 
+from . import layout
 from .containers import ContainerTracker
-from .sources import RECORDED
+from .sources import DERIVED_LAYOUT, RECORDED
 
 __all__ = ["HDR", "Decoder", "boot_offset_ns"]
 
@@ -24,7 +27,7 @@ __all__ = ["HDR", "Decoder", "boot_offset_ns"]
 # no argument conversion (the values here come typed from the kernel record).
 _from_trusted = Event.from_trusted
 
-HDR = struct.Struct("<QQQqIIIIIIIIIIIHH16s")
+HDR = layout.HDR
 P0 = HDR.size
 assert P0 == 96
 _U64x6 = struct.Struct("<6Q")
@@ -33,8 +36,10 @@ _U64x4 = struct.Struct("<4Q")
 _U64x2 = struct.Struct("<2Q")
 _U64 = struct.Struct("<Q")
 _Q2 = struct.Struct("<qQ")
-HF_INTERNAL, HF_TRUNCATED, HF_AFTER_EXEC = 1, 2, 4
-FLAGS_AT = struct.calcsize("<QQQqIIIIIIIIIIIH")  # offset of hdr.flags (78)
+HF_INTERNAL, HF_TRUNCATED, HF_AFTER_EXEC = (layout.HF[f] for f in ("HF_INTERNAL", "HF_TRUNCATED", "HF_AFTER_EXEC"))
+HF_GENERIC, HF_COMPAT, HF_DERIVED = (layout.HF[f] for f in ("HF_GENERIC", "HF_COMPAT", "HF_DERIVED"))
+FLAGS_AT = layout.flags_offset()
+_MALFORMED = (struct.error, IndexError, ValueError, TypeError, KeyError)
 NOT_CAPTURED = 0xFFFF
 
 
@@ -110,31 +115,173 @@ def _nul_list(blob: bytes) -> list[str]:
     return [s.decode("utf-8", "replace") for s in blob.split(b"\0")] if blob else []
 
 
-def _maker(event: str, arg: catalog.ArgDef) -> Callable[[object], dict]:
-    """A function of the raw value that gives the argument's dict, as parse-arguments prints it."""
+def _maker(event: str, arg: catalog.ArgDef, parsed: bool = True) -> Callable[[object], dict]:
+    """A function of the raw value that gives the argument's dict, as parse-arguments prints it
+    (`parsed`), or raw with its declared type (what parse-arguments then rewrites)."""
     parse, printed_type = decoders.arg_parser(event, arg.name, arg.type)
-    head = {"name": arg.name, "type": printed_type}
-    if parse is None:
+    if parse is None or not parsed:
+        head = {"name": arg.name, "type": arg.type}
         return lambda value: dict(head, value=value)
+    head = {"name": arg.name, "type": printed_type}
     return lambda value: dict(head, value=parse(value))
 
 
-def _makers(event: str) -> tuple[Callable[[object], dict], ...]:
+def _makers(event: str, parsed: bool) -> tuple[Callable[[object], dict], ...]:
     definition = catalog.by_name(event)
     assert definition is not None, event
-    return tuple(_maker(event, arg) for arg in definition.args)
+    return tuple(_maker(event, arg, parsed) for arg in definition.args)
 
 
-# event name -> one maker per catalog argument, in the catalog's order; each `_p_<event>` unpacks
-# its event's makers into variables named after the arguments and calls those it fills.
-_ARGS: dict[str, tuple[Callable[[object], dict], ...]] = {name: _makers(name) for name in sorted(RECORDED)}
+# (parsed?) -> event name -> one maker per catalog argument, in the catalog's order; each
+# `_p_<event>` unpacks its event's makers into variables named after the arguments and calls
+# those it fills.
+_ARGS: dict[bool, dict[str, tuple[Callable[[object], dict], ...]]] = {
+    parsed: {name: _makers(name, parsed) for name in sorted(RECORDED)} for parsed in (True, False)}
+
+
+# -- generic syscall records ------------------------------------------------------------------------
+# Integer widths as Tracee types them (its JSON decoder's table): the register is cut to the width.
+_INT32 = frozenset(("int", "pid_t", "uid_t", "gid_t", "mqd_t", "clockid_t", "const clockid_t", "key_t",
+                    "key_serial_t", "timer_t", "landlock_rule_type", "qid_t"))
+_UINT32 = frozenset(("unsigned int", "u32", "mode_t", "dev_t", "umode_t"))
+_UINT16 = frozenset(("unsigned short", "old_uid_t", "old_gid_t", "old_old_uid_t", "u16"))
+
+
+def _u32(v: int) -> int:
+    return v & 0xFFFFFFFF
+
+
+def _u16(v: int) -> int:
+    return v & 0xFFFF
+
+
+def _same(v: int) -> int:
+    return v
+
+
+def _cast(arg_type: str, compat: bool) -> Callable[[int], int]:
+    """The register as the value of an argument of `arg_type` (ia32 longs and pointers are 32-bit)."""
+    if arg_type in _INT32:
+        return _s32
+    if arg_type == "long":
+        return _s32 if compat else _s64
+    if arg_type in _UINT32:
+        return _u32
+    if arg_type in _UINT16:
+        return _u16
+    return _u32 if compat else _same
+
+
+def _sockaddr(raw: bytes) -> dict:
+    try:
+        return decoders.sockaddr(raw) if raw else {"sa_family": "AF_UNSPEC"}
+    except ValueError:
+        return {"sa_family": "AF_UNSPEC"}
+
+
+def _int_pair(raw: bytes) -> list[int]:
+    return list(struct.unpack("<2i", raw)) if len(raw) == 8 else []
+
+
+_K_RAW, _K_STR, _K_SOCKADDR, _K_INT2, _K_ARRAY = (layout.ARG_KINDS[k] for k in (
+    "ARG_RAW", "ARG_STR", "ARG_SOCKADDR", "ARG_INT_ARR2", "ARG_STR_ARRAY"))
+
+
+def generic_payload(event_id: int, compat: bool, parsed: bool = True) -> Callable[[bytes], list[dict]]:
+    """The decoder of generic syscall records of `event_id` (layout.py's generic layout)."""
+    definition = catalog.by_id(event_id)
+    assert definition is not None, event_id
+    name = definition.name
+    scalars: list[tuple[int, int, Callable[[object], dict], Callable[[int], int]]] = []
+    arrays: list[tuple[int, Callable[[object], dict]]] = []
+    for i, arg in enumerate(definition.args[:6]):
+        kind = layout.ARG_KINDS[layout.arg_kind(arg.type)]
+        make = _maker(name, arg, parsed)
+        if kind == _K_ARRAY:
+            arrays.append((i, make))
+        else:
+            scalars.append((i, kind, make, _cast(arg.type, compat)))
+    count = len(definition.args[:6])
+
+    def payload(d: bytes) -> list[dict]:
+        regs = _U64x6.unpack_from(d, P0)
+        off = P0 + 48
+        out: list[dict | None] = [None] * count
+        for i, kind, make, cast in scalars:
+            if kind == _K_RAW:
+                out[i] = make(cast(regs[i]))
+                continue
+            (raw,), off = _items(d, off, 1)
+            if kind == _K_STR:
+                out[i] = make(_text(raw))
+            elif kind == _K_SOCKADDR:
+                out[i] = make(_sockaddr(raw))
+            else:
+                out[i] = make(_int_pair(raw))
+        for i, make in arrays:
+            values, off = _str_array(d, off)
+            if values is not None:          # not captured (envp without --exec-env): left out
+                out[i] = make(values)
+        return [a for a in out if a is not None]
+    return payload
+
+
+_CRED_FIELDS = ("Uid", "Gid", "Suid", "Sgid", "Euid", "Egid", "Fsuid", "Fsgid", "UserNamespace", "SecureBits",
+                "CapInheritable", "CapPermitted", "CapEffective", "CapBounding", "CapAmbient")
+_CRED = struct.Struct("<15Q")
+_K_CRED = layout.ARG_KINDS["ARG_CRED"]
+
+
+def _cred(raw: bytes) -> dict[str, int]:
+    if len(raw) != _CRED.size:
+        raise ValueError("slim_cred_t item of %d bytes" % len(raw))
+    return dict(zip(_CRED_FIELDS, _CRED.unpack(raw)))
+
+
+def derived_payload(event_id: int, parsed: bool = True) -> Callable[[bytes], list[dict]]:
+    """The decoder of derived records of `event_id`: a u64 per integer argument, in the
+    catalog's order, then an item per other argument (layout.py)."""
+    definition = catalog.by_id(event_id)
+    assert definition is not None, event_id
+    raws: list[tuple[int, Callable[[object], dict], Callable[[int], int]]] = []
+    items: list[tuple[int, int, Callable[[object], dict]]] = []
+    for i, arg in enumerate(definition.args):
+        kind = layout.ARG_KINDS[layout.arg_kind(arg.type)]
+        make = _maker(definition.name, arg, parsed)
+        if kind == _K_RAW:
+            raws.append((i, make, _cast(arg.type, False)))
+        else:
+            items.append((i, kind, make))
+    fixed = struct.Struct("<%dQ" % len(raws))
+    count = len(definition.args)
+    first_item = P0 + fixed.size
+
+    def payload(d: bytes) -> list[dict]:
+        values = fixed.unpack_from(d, P0)
+        out: list[dict | None] = [None] * count
+        for (i, make, cast), v in zip(raws, values):
+            out[i] = make(cast(v))
+        off = first_item
+        for i, kind, make in items:
+            (raw,), off = _items(d, off, 1)
+            if kind == _K_STR:
+                out[i] = make(_text(raw))
+            elif kind == _K_SOCKADDR:
+                out[i] = make(_sockaddr(raw))
+            elif kind == _K_CRED:
+                out[i] = make(_cred(raw))
+            else:
+                out[i] = make(_int_pair(raw))
+        return [a for a in out if a is not None]
+    return payload
 
 
 class Decoder:
     """Turns raw records into Events; keeps per-run caches (comm, hostname, containers)."""
 
     def __init__(self, *, hostname: Callable[[int], str], containers: ContainerTracker,
-                 container_ids: tuple[str, ...] = (), boot_offset: int | None = None) -> None:
+                 container_ids: tuple[str, ...] = (), boot_offset: int | None = None,
+                 parsed: bool = True) -> None:
         self.boot_offset = boot_offset_ns() if boot_offset is None else boot_offset
         self._hostname = hostname
         self._hostnames: dict[int, str] = {}
@@ -144,6 +291,12 @@ class Decoder:
         self.truncated = 0
         self.filtered = 0
         self.internal = 0  # the collector's own records (container tracking), not events
+        self.malformed = 0  # records too short or inconsistent for their layout: skipped
+        self.parsed = parsed
+        self._args = _ARGS[parsed]
+        self._generic: dict[tuple[int, bool], Callable[[bytes], list[dict]]] = {}
+        self._derived: dict[int, Callable[[bytes], list[dict]]] = {}
+        self._derived_ids = frozenset(catalog.by_name(n).id for n in DERIVED_LAYOUT)  # type: ignore[union-attr]
         self._names = {e.id: e.name for e in catalog.EVENTS}
         self._payload: dict[int, Callable[[bytes], list[dict]]] = {}
         for name in RECORDED:
@@ -154,6 +307,23 @@ class Decoder:
 
     # -- header ------------------------------------------------------------------------------------
     def decode(self, data: bytes) -> Event | None:
+        """The event of one record, or None (internal, filtered, or malformed: each counted)."""
+        try:
+            return self._decode(data)
+        except _MALFORMED:
+            self.malformed += 1
+            return None
+
+    def _generic_payload(self, event_id: int, flags: int) -> Callable[[bytes], list[dict]]:
+        compat = bool(flags & HF_COMPAT)
+        payload = self._generic.get((event_id, compat))
+        if payload is None:
+            if catalog.by_id(event_id) is None or not catalog.by_id(event_id).syscall:  # type: ignore[union-attr]
+                raise KeyError(event_id)
+            payload = self._generic[(event_id, compat)] = generic_payload(event_id, compat, self.parsed)
+        return payload
+
+    def _decode(self, data: bytes) -> Event | None:
         (ts, start_time, cgroup_id, ret, event_id, tid, pid, ppid, ns_tid, ns_pid, ns_ppid, uid,
          mnt_ns, pid_ns, uts_ns, cpu, flags, comm_raw) = HDR.unpack_from(data, 0)
         containers = self.containers
@@ -176,7 +346,17 @@ class Decoder:
         host = self._hostnames.get(uts_ns)
         if host is None:
             host = self._hostnames[uts_ns] = self._hostname(uts_ns)
-        args = self._payload[event_id](data)
+        if flags & HF_GENERIC:
+            args = self._generic_payload(event_id, flags)(data)
+        elif flags & HF_DERIVED:
+            payload = self._derived.get(event_id)
+            if payload is None:
+                if event_id not in self._derived_ids:
+                    raise KeyError(event_id)
+                payload = self._derived[event_id] = derived_payload(event_id, self.parsed)
+            args = payload(data)
+        else:
+            args = self._payload[event_id](data)
         return _from_trusted({
             "timestamp": ts + self.boot_offset, "threadStartTime": start_time, "processorId": cpu,
             "processId": ns_pid, "cgroupId": cgroup_id, "threadId": ns_tid,
@@ -187,42 +367,16 @@ class Decoder:
             self._names[event_id], event_id, container_id, cgroup_id in containers.started, args)
 
     # -- payloads (argument order and types: the catalog's, via _ARGS) -----------------------------
-    def _p_close(self, d: bytes) -> list[dict]:
-        (fd,) = _ARGS["close"]
-        return [fd(_s32(_U64.unpack_from(d, P0)[0]))]
+    def _p_sys_enter(self, d: bytes) -> list[dict]:
+        (syscall,) = self._args["sys_enter"]
+        return [syscall(_U64.unpack_from(d, P0)[0])]
 
-    def _p_dup(self, d: bytes) -> list[dict]:
-        (oldfd,) = _ARGS["dup"]
-        return [oldfd(_s32(_U64.unpack_from(d, P0)[0]))]
-
-    def _p_dup2(self, d: bytes) -> list[dict]:
-        oldfd, newfd = _ARGS["dup2"]
-        a, b = _U64x2.unpack_from(d, P0)
-        return [oldfd(_s32(a)), newfd(_s32(b))]
-
-    def _p_dup3(self, d: bytes) -> list[dict]:
-        oldfd, newfd, flags = _ARGS["dup3"]
-        a, b, c, *_ = _U64x6.unpack_from(d, P0)
-        return [oldfd(_s32(a)), newfd(_s32(b)), flags(_s32(c))]
-
-    def _p_ptrace(self, d: bytes) -> list[dict]:
-        request, pid, addr, data = _ARGS["ptrace"]
-        req, p, a, v, *_ = _U64x6.unpack_from(d, P0)
-        return [request(_s64(req)), pid(_s32(p)), addr(a), data(v)]
-
-    def _p_process_vm_writev(self, d: bytes) -> list[dict]:
-        pid, local_iov, liovcnt, remote_iov, riovcnt, flags = _ARGS["process_vm_writev"]
-        p, liov, lcnt, riov, rcnt, f = _U64x6.unpack_from(d, P0)
-        return [pid(_s32(p)), local_iov(liov), liovcnt(lcnt), remote_iov(riov), riovcnt(rcnt), flags(f)]
-
-    def _p_init_module(self, d: bytes) -> list[dict]:
-        module_image, len_, param_values = _ARGS["init_module"]
-        image, length, *_ = _U64x6.unpack_from(d, P0)
-        (params,), _ = _strings(d, P0 + 48, 1)
-        return [module_image(image), len_(length), param_values(params)]
+    def _p_sys_exit(self, d: bytes) -> list[dict]:
+        (syscall,) = self._args["sys_exit"]
+        return [syscall(_U64.unpack_from(d, P0)[0])]
 
     def _p_execve(self, d: bytes) -> list[dict]:
-        pathname, argv, envp = _ARGS["execve"]
+        pathname, argv, envp = self._args["execve"]
         (path,), off = _strings(d, P0, 1)
         # HF_AFTER_EXEC: the strings were not readable at entry and come from the new image
         array = _chunked_list if d[FLAGS_AT] & HF_AFTER_EXEC else _str_array
@@ -235,7 +389,7 @@ class Decoder:
 
     def _p_sched_process_exec(self, d: bytes) -> list[dict]:
         (cmdpath, pathname, argv, env, dev, inode, invoked_from_kernel, ctime, stdin_type, inode_mode,
-         interp, *_) = _ARGS["sched_process_exec"]  # interpreter_*: not captured
+         interp, *_) = self._args["sched_process_exec"]  # interpreter_*: not captured
         dev_, ino, ctime_, modes, from_kernel = _U64x5.unpack_from(d, P0)
         (cmd, path, interp_), off = _strings(d, P0 + 40, 3)
         (argv_blob,), off = _items(d, off, 1)
@@ -251,25 +405,25 @@ class Decoder:
         return args
 
     def _p_sched_process_exit(self, d: bytes) -> list[dict]:
-        exit_code, process_group_exit = _ARGS["sched_process_exit"]
+        exit_code, process_group_exit = self._args["sched_process_exit"]
         code, group = _Q2.unpack_from(d, P0)
         return [exit_code(code), process_group_exit(bool(group))]
 
     def _p_security_bprm_check(self, d: bytes) -> list[dict]:
-        pathname, dev, inode = _ARGS["security_bprm_check"]
+        pathname, dev, inode = self._args["security_bprm_check"]
         dev_, ino = _U64x2.unpack_from(d, P0)
         (path,), _ = _strings(d, P0 + 16, 1)
         return [pathname(path), dev(dev_), inode(ino)]
 
     def _p_security_file_open(self, d: bytes) -> list[dict]:
-        pathname, flags, dev, inode, ctime, syscall_pathname, syscall = _ARGS["security_file_open"]
+        pathname, flags, dev, inode, ctime, syscall_pathname, syscall = self._args["security_file_open"]
         dev_, ino, ctime_, nr_flags = _U64x4.unpack_from(d, P0)
         (path, syscall_path), _ = _strings(d, P0 + 32, 2)
         return [pathname(path), flags(nr_flags & 0xFFFFFFFF), dev(dev_), inode(ino), ctime(ctime_),
                 syscall_pathname(syscall_path), syscall(nr_flags >> 32)]
 
     def _p_security_socket_connect(self, d: bytes) -> list[dict]:
-        sockfd, remote_addr = _ARGS["security_socket_connect"]
+        sockfd, remote_addr = self._args["security_socket_connect"]
         (fd,) = _U64.unpack_from(d, P0)
         (raw,), _ = _items(d, P0 + 8, 1)
         try:
@@ -279,25 +433,25 @@ class Decoder:
         return [sockfd(_s32(fd)), remote_addr(addr)]
 
     def _p_security_sb_mount(self, d: bytes) -> list[dict]:
-        dev_name, path, type_, flags = _ARGS["security_sb_mount"]
+        dev_name, path, type_, flags = self._args["security_sb_mount"]
         (f,) = _U64.unpack_from(d, P0)
         (dev, mount_path, fstype), _ = _strings(d, P0 + 8, 3)
         return [dev_name(dev), path(mount_path), type_(fstype), flags(f)]
 
     def _p_security_kernel_read_file(self, d: bytes) -> list[dict]:
-        pathname, dev, inode, type_, ctime = _ARGS["security_kernel_read_file"]
+        pathname, dev, inode, type_, ctime = self._args["security_kernel_read_file"]
         dev_, ino, ctime_, typ = _U64x4.unpack_from(d, P0)
         (path,), _ = _strings(d, P0 + 32, 1)
         return [pathname(path), dev(dev_), inode(ino), type_(typ), ctime(ctime_)]
 
     def _p_magic_write(self, d: bytes) -> list[dict]:
-        pathname, bytes_, dev, inode = _ARGS["magic_write"]
+        pathname, bytes_, dev, inode = self._args["magic_write"]
         dev_, ino = _U64x2.unpack_from(d, P0)
         (head,), off = _items(d, P0 + 16, 1)
         (path,), _ = _strings(d, off, 1)
         return [pathname(path), bytes_(bytes(head)), dev(dev_), inode(ino)]
 
     def _p_mem_prot_alert(self, d: bytes) -> list[dict]:
-        (alert,) = _ARGS["mem_prot_alert"]
+        (alert,) = self._args["mem_prot_alert"]
         (a,) = _U64.unpack_from(d, P0)
         return [alert(a)]

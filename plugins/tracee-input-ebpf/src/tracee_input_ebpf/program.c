@@ -2,9 +2,11 @@
  *
  * Compiled by BCC with vmlinux.h types (no <linux/...> includes). The Python side prepends
  * #defines: WANT_<EVENT> for each event to attach, CGROUP_V1_SUBSYS (-1 = cgroup v2) and
- * CGROUP_HIERARCHY_ID (of that hierarchy), HAVE_TP_* for optional tracepoints, and the
- * event ids. Each record is a fixed header (struct hdr) followed by an event payload: fixed
- * numeric fields, then "items" ([u16 length][bytes]) for strings and blobs. decode.py mirrors it.
+ * CGROUP_HIERARCHY_ID (of that hierarchy), HAVE_TP_* for optional tracepoints, the event ids
+ * (EV_*), syscall numbers (NR_*), and the record layout generated from layout.py (struct hdr,
+ * flags, argument kinds). Each record is a fixed header (struct hdr) followed by an event
+ * payload: fixed numeric fields, then "items" ([u16 length][bytes]) for strings and blobs.
+ * syscalls.bpf.c (appended) is the generic syscall path.
  *
  * Only tracepoints and raw tracepoints are used: kprobes/fentry/BPF-LSM are not required.
  */
@@ -32,32 +34,12 @@
 #define PROT_WRITE_ 0x2
 #define PROT_EXEC_ 0x4
 
-#define F_PID 1
-#define F_COMM 2
-#define F_UID 4
-#define F_CONTAINER 8
-#define F_FOLLOW 16
-#define F_EXEC_ENV 32
-#define F_WANT_EXEC 64      /* sched_process_exec selected (else only container tracking) */
-#define F_WANT_BPRM 128
+/* config flags (F_*) are generated from layout.py */
 
-#define HF_INTERNAL 1        /* hdr.flags: record for the collector's own state, not an event */
-#define HF_TRUNCATED 2
-#define HF_AFTER_EXEC 4      /* execve whose strings were read from the new image (see below) */
 #define CGROUP_PATH_TAIL 256
 #define EXEC_CHUNKS 4        /* argv/env from the new mm: up to 4 items of MAX_STR bytes each */
 
-struct hdr {
-    u64 ts;
-    u64 start_time;
-    u64 cgroup_id;
-    s64 ret;
-    u32 event_id, tid, pid, ppid;
-    u32 ns_tid, ns_pid, ns_ppid, uid;
-    u32 mnt_ns, pid_ns, uts_ns;
-    u16 cpu, flags;
-    char comm[16];
-};
+/* struct hdr and the HF_/ARG_/SC_ constants come from layout.py (prepended by program.py) */
 
 struct config {
     u32 self_pid;
@@ -236,7 +218,7 @@ static __always_inline void submit(void *ctx, struct buf *b) {
     int r = events.perf_submit(ctx, b->d, BOUND(n, 0x7fff));
     /* -ENOSPC (ring full) comes back to user space as a lost-records count; anything else
      * (no reader on this CPU) is counted here: nothing is dropped silently */
-    if (r < 0 && r != -28) count_drop();
+    if (r < 0 && r != -ENOSPC) count_drop();
 }
 
 /* -- items: [u16 length][bytes], appended at b->off ------------------------------------------------ */
@@ -292,7 +274,7 @@ static __always_inline void put_marker(struct buf *b, u32 v) {
 }
 
 /* argv/envp arrays of user pointers: u16 count, then one item per string */
-static __always_inline void put_user_str_array(struct buf *b, const char *const *arr, int max) {
+static __always_inline void put_user_str_array(struct buf *b, const char *const *arr, int max, int compat) {
     struct aux *x = aux();
     if (!x) return;
     u64 count_off = x->off;
@@ -303,7 +285,11 @@ static __always_inline void put_user_str_array(struct buf *b, const char *const 
         if (i >= max) break;
         const char *p = NULL;
         if (!arr) break;
-        if (bpf_probe_read_user(&p, sizeof(p), &arr[i]) < 0) { x->fails++; break; }
+        if (compat) {            /* an ia32 task: 4-byte pointers */
+            u32 p32 = 0;
+            if (bpf_probe_read_user(&p32, sizeof(p32), (const u32 *)arr + i) < 0) { x->fails++; break; }
+            p = (const char *)(u64)p32;
+        } else if (bpf_probe_read_user(&p, sizeof(p), &arr[i]) < 0) { x->fails++; break; }
         if (!p) break;
         if (x->off > HALF - 3) { ((struct hdr *)b->d)->flags |= HF_TRUNCATED; break; }
         put_user_str(b, p);
@@ -450,45 +436,6 @@ static __always_inline void syscall_args(u64 a[6]) {
 
 #define P0 (sizeof(struct hdr))
 
-/* plain syscall event: the six raw arguments (decode.py names and types them) */
-static __always_inline int emit_syscall(void *ctx, u32 id, long ret) {
-    struct buf *b = start(id, ret, 0);
-    if (!b) return 0;
-    u64 a[6];
-    syscall_args(a);
-    for (int i = 0; i < 6; i++) put_u64(b, P0 + 8 * i, a[i]);
-    set_off(P0 + 48);
-    if (id == EV_INIT_MODULE) put_user_str(b, (const void *)a[2]);
-    submit(ctx, b);
-    return 0;
-}
-
-/* -- syscall events emitted at exit with their return value ------------------------------------ */
-#define SYSCALL_AT_EXIT(name, id) \
-TRACEPOINT_PROBE(syscalls, sys_exit_##name) { return emit_syscall(args, id, args->ret); }
-
-#ifdef WANT_CLOSE
-SYSCALL_AT_EXIT(close, EV_CLOSE)
-#endif
-#ifdef WANT_DUP
-SYSCALL_AT_EXIT(dup, EV_DUP)
-#endif
-#ifdef WANT_DUP2
-SYSCALL_AT_EXIT(dup2, EV_DUP2)
-#endif
-#ifdef WANT_DUP3
-SYSCALL_AT_EXIT(dup3, EV_DUP3)
-#endif
-#ifdef WANT_PTRACE
-SYSCALL_AT_EXIT(ptrace, EV_PTRACE)
-#endif
-#ifdef WANT_PROCESS_VM_WRITEV
-SYSCALL_AT_EXIT(process_vm_writev, EV_PROCESS_VM_WRITEV)
-#endif
-#if defined(WANT_INIT_MODULE) && defined(HAVE_TP_INIT_MODULE)
-SYSCALL_AT_EXIT(init_module, EV_INIT_MODULE)
-#endif
-
 /* -- execve: at entry, as Tracee (the caller's image is gone at exit); also remembers the comm
  * before exec for security_bprm_check (the web server's name, not the shell's) ----------------
  * A BPF program cannot fault pages in: strings on pages the caller has not touched yet (string
@@ -522,9 +469,9 @@ TRACEPOINT_PROBE(syscalls, sys_enter_execve) {
     x->fails = 0;
     set_off(P0);
     put_user_str(b, args->filename);
-    put_user_str_array(b, (const char *const *)args->argv, MAX_ARGS);
+    put_user_str_array(b, (const char *const *)args->argv, MAX_ARGS, 0);
     if (c && (c->flags & F_EXEC_ENV)) {
-        put_user_str_array(b, (const char *const *)args->envp, MAX_ENV);
+        put_user_str_array(b, (const char *const *)args->envp, MAX_ENV, 0);
     } else {
         put_marker(b, 0xffff);   /* env not captured */
     }
@@ -590,9 +537,9 @@ TRACEPOINT_PROBE(syscalls, sys_exit_execve) {
     syscall_args(a);
     set_off(P0);
     put_user_str(b, (const void *)a[0]);
-    put_user_str_array(b, (const char *const *)a[1], MAX_ARGS);
+    put_user_str_array(b, (const char *const *)a[1], MAX_ARGS, 0);
     if (c && (c->flags & F_EXEC_ENV)) {
-        put_user_str_array(b, (const char *const *)a[2], MAX_ENV);
+        put_user_str_array(b, (const char *const *)a[2], MAX_ENV, 0);
     } else {
         put_marker(b, 0xffff);
     }
@@ -683,9 +630,24 @@ RAW_TRACEPOINT_PROBE(sched_process_exec) {
     return 0;
 }
 
+/* -- cgroup_mkdir/rmdir events: [cgroup_id, hierarchy_id] + path item (derived layout) -------- */
+static __always_inline void emit_cgroup_dir(void *args, u32 id, u64 cgroup_id, int root, u32 loc) {
+    struct buf *b = start(id, 0, 0);
+    if (!b) return;
+    ((struct hdr *)b->d)->flags |= HF_DERIVED;
+    put_u64(b, P0, cgroup_id);
+    put_u64(b, P0 + 8, (u32)root);
+    set_off(P0 + 16);
+    put_kernel_str(b, (const char *)args + BOUND(loc & 0xFFFF, 0xffff));
+    submit(args, b);
+}
+
 /* -- cgroups: remember each new cgroup's path (container tracking, always attached) ----------- */
 #ifdef HAVE_TP_CGROUP_MKDIR
 TRACEPOINT_PROBE(cgroup, cgroup_mkdir) {
+#ifdef WANT_CGROUP_MKDIR
+    emit_cgroup_dir(args, EV_CGROUP_MKDIR, args->id, args->root, args->data_loc_path);
+#endif
     if (args->root != CGROUP_HIERARCHY_ID) return 0;   /* ids are per hierarchy */
     u64 id = args->id;
     struct cgroup_path v = {};
@@ -700,8 +662,17 @@ TRACEPOINT_PROBE(cgroup, cgroup_mkdir) {
 #endif
 
 /* -- sched_process_exit ---------------------------------------------------------------------------- */
-#ifdef WANT_SCHED_PROCESS_EXIT
+#if defined(WANT_SCHED_PROCESS_EXIT) || defined(WANT_DO_EXIT)
 TRACEPOINT_PROBE(sched, sched_process_exit) {
+#ifdef WANT_DO_EXIT
+    {   /* do_exit (no arguments): the same point of the exiting task */
+        struct buf *d = start(EV_DO_EXIT, 0, 0);
+        if (d) { ((struct hdr *)d->d)->flags |= HF_DERIVED; set_off(P0); submit(args, d); }
+    }
+#endif
+#ifndef WANT_SCHED_PROCESS_EXIT
+    return 0;
+#endif
     struct buf *b = start(EV_SCHED_PROCESS_EXIT, 0, 0);
     if (!b) return 0;
     struct task_struct *t = (struct task_struct *)bpf_get_current_task();
@@ -752,23 +723,23 @@ static __always_inline int emit_file_open(void *ctx, long ret, u32 nr) {
     /* do_dentry_open clears the open-time bits from f_flags after the LSM hook saw them:
      * take them from the syscall's own flags, so O_CREAT|O_TRUNC show as Tracee prints them */
     u64 uflags = 0;
-    if (nr == 257) uflags = a[2];
-    else if (nr == 2) uflags = a[1];
-    else if (nr == 85) uflags = 01 | 0100 | 01000;                 /* creat: O_WRONLY|O_CREAT|O_TRUNC */
-    else if (nr == 437) bpf_probe_read_user(&uflags, sizeof(uflags), (const void *)a[2]);  /* open_how.flags */
+    if (nr == NR_OPENAT) uflags = a[2];
+    else if (nr == NR_OPEN) uflags = a[1];
+    else if (nr == NR_CREAT) uflags = 01 | 0100 | 01000;                 /* creat: O_WRONLY|O_CREAT|O_TRUNC */
+    else if (nr == NR_OPENAT2) bpf_probe_read_user(&uflags, sizeof(uflags), (const void *)a[2]);  /* open_how.flags */
     u32 flags = fi.flags | (uflags & (0100 | 0200 | 0400 | 01000));   /* O_CREAT|O_EXCL|O_NOCTTY|O_TRUNC */
     put_u64(b, P0 + 24, ((u64)nr << 32) | flags);
     set_off(P0 + 32);
     put_path(b, &f->f_path);
-    const void *upath = (const void *)(nr == 257 || nr == 437 ? a[1] : a[0]);
+    const void *upath = (const void *)(nr == NR_OPENAT || nr == NR_OPENAT2 ? a[1] : a[0]);
     put_user_str(b, upath);
     submit(ctx, b);
     return 0;
 }
-TRACEPOINT_PROBE(syscalls, sys_exit_openat) { return emit_file_open(args, args->ret, 257); }
-TRACEPOINT_PROBE(syscalls, sys_exit_open) { return emit_file_open(args, args->ret, 2); }
-TRACEPOINT_PROBE(syscalls, sys_exit_creat) { return emit_file_open(args, args->ret, 85); }
-TRACEPOINT_PROBE(syscalls, sys_exit_openat2) { return emit_file_open(args, args->ret, 437); }
+TRACEPOINT_PROBE(syscalls, sys_exit_openat) { return emit_file_open(args, args->ret, NR_OPENAT); }
+TRACEPOINT_PROBE(syscalls, sys_exit_open) { return emit_file_open(args, args->ret, NR_OPEN); }
+TRACEPOINT_PROBE(syscalls, sys_exit_creat) { return emit_file_open(args, args->ret, NR_CREAT); }
+TRACEPOINT_PROBE(syscalls, sys_exit_openat2) { return emit_file_open(args, args->ret, NR_OPENAT2); }
 #endif
 
 /* -- security_socket_connect: connect(2) attempts, address read from the caller ------------------- */
@@ -835,25 +806,17 @@ TRACEPOINT_PROBE(syscalls, sys_exit_finit_module) {
 #endif
 #endif
 
-#if (defined(WANT_INIT_MODULE) && !defined(HAVE_TP_INIT_MODULE)) || \
-    (defined(WANT_SECURITY_KERNEL_READ_FILE) && !defined(HAVE_TP_FINIT_MODULE))
-RAW_TRACEPOINT_PROBE(sys_exit) {
-    struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+/* On kernels without the finit_module tracepoint (no module support) the generic sys_exit
+ * probe (syscalls.bpf.c) calls raw_finit_module_exit. */
+#if defined(WANT_SECURITY_KERNEL_READ_FILE) && !defined(HAVE_TP_FINIT_MODULE)
+#define RAW_FINIT_MODULE 1
+static __always_inline void raw_finit_module_exit(void *ctx, struct pt_regs *regs, long ret) {
     long nr = 0;
     bpf_probe_read_kernel(&nr, sizeof(nr), &regs->orig_ax);
-    if (nr != 175 && nr != 313) return 0;
-    long ret = (long)ctx->args[1];
-#if defined(WANT_INIT_MODULE) && !defined(HAVE_TP_INIT_MODULE)
-    if (nr == 175) return emit_syscall(ctx, EV_INIT_MODULE, ret);
-#endif
-#if defined(WANT_SECURITY_KERNEL_READ_FILE) && !defined(HAVE_TP_FINIT_MODULE)
-    if (nr == 313) {
-        long fd = 0;
-        bpf_probe_read_kernel(&fd, sizeof(fd), &regs->di);
-        return emit_read_file(ctx, ret, (int)fd);
-    }
-#endif
-    return 0;
+    if (nr != NR_FINIT_MODULE) return;
+    long fd = 0;
+    bpf_probe_read_kernel(&fd, sizeof(fd), &regs->di);
+    emit_read_file(ctx, ret, (int)fd);
 }
 #endif
 

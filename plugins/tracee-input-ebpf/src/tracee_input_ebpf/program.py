@@ -16,19 +16,19 @@ from typing import Iterable
 
 from tracee.events import catalog
 
+from . import layout, syscalls
 from .environment import tracefs_path
-from .sources import PRODUCED, SOURCES
+from .sources import DERIVED_FROM, GENERIC_SYSCALLS, PRODUCED, SOURCES
 
 __all__ = ["EVENT_SOURCES", "Filters", "LoadedProgram", "SUPPORTED_EVENTS", "build_source", "load"]
 
 # Every event this input produces, and which kernel facility each comes from (sources.py).
 EVENT_SOURCES: dict[str, str] = SOURCES
 SUPPORTED_EVENTS = PRODUCED
-KERNEL_EVENTS = SUPPORTED_EVENTS  # hooked_syscalls: WANT_ compiles its kernel-memory reader
-
-_CFLAGS = ("F_PID", 1), ("F_COMM", 2), ("F_UID", 4), ("F_CONTAINER", 8), ("F_FOLLOW", 16), \
-    ("F_EXEC_ENV", 32), ("F_WANT_EXEC", 64), ("F_WANT_BPRM", 128)
-FLAG = dict(_CFLAGS)
+# Events with their own probes in program.c (WANT_<EVENT>); hooked_syscalls: WANT_ compiles its
+# kernel-memory reader. The generic syscalls are switched on by one WANT_GENERIC and the table.
+KERNEL_EVENTS = SUPPORTED_EVENTS - frozenset(GENERIC_SYSCALLS)
+FLAG = layout.CONFIG
 
 
 @dataclass
@@ -95,13 +95,17 @@ def cgroup_mode() -> tuple[str | None, Path]:
 
 def build_source(events: Iterable[str], filters: Filters) -> str:
     """The C text for `events` (unknown names are ignored: the caller checks them)."""
-    wanted = set(events) & KERNEL_EVENTS
-    defines = []
+    events = set(events)
+    wanted = events & KERNEL_EVENTS
+    defines = [layout.c_definitions()]
+    defines += [f"#define NR_{name.upper()} {nr}" for nr, name in sorted(syscalls.native_syscalls().items())]
     for name in sorted(KERNEL_EVENTS | {"sched_process_exec"}):
         definition = catalog.by_name(name)
         assert definition is not None, name
         defines.append(f"#define EV_{name.upper()} {definition.id}")
     defines += [f"#define WANT_{name.upper()} 1" for name in sorted(wanted)]
+    if events & (set(GENERIC_SYSCALLS) | set(DERIVED_FROM)):
+        defines.append("#define WANT_GENERIC 1")
     if filters.follow:
         defines.append("#define WANT_FOLLOW 1")
     for syscall in ("init_module", "finit_module"):
@@ -118,7 +122,9 @@ def build_source(events: Iterable[str], filters: Filters) -> str:
         text = text.replace("#if CGROUP_V1_SUBSYS < 0", "#if 1")
     else:
         text = text.replace("#if CGROUP_V1_SUBSYS < 0", "#if 0")
-    return "\n".join(defines) + "\n" + text
+    parts = [resources.files(__package__).joinpath(name).read_text()
+             for name in ("tasks.bpf.c", "syscalls.bpf.c", "derived.bpf.c")]
+    return "\n".join(defines) + "\n" + text + "\n" + "\n".join(parts)
 
 
 def host_ns(kind: str) -> int:
@@ -207,6 +213,7 @@ def load(bcc: ModuleType, events: Iterable[str], filters: Filters, *, self_pid: 
                           *("raw:" + (tp.decode() if isinstance(tp, bytes) else str(tp))
                             for tp in bpf.raw_tracepoint_fds)])
     prog._write_config()
+    _fill_syscall_table(bpf, events)
     for pid in filters.pids:
         bpf[b"pid_filter"][ct.c_uint32(pid)] = ct.c_uint8(1)
     for uid in filters.uids:
@@ -217,6 +224,22 @@ def load(bcc: ModuleType, events: Iterable[str], filters: Filters, *, self_pid: 
         ct.memmove(ct.addressof(key), raw, len(raw))
         bpf[b"comm_filter"][key] = ct.c_uint8(1)
     return prog
+
+
+def _fill_syscall_table(bpf: object, events: frozenset[str]) -> None:
+    """syscall_conf: the wanted syscall events' rows (the rest stay zero: not wanted)."""
+    feeding = {feed for name in events & frozenset(DERIVED_FROM) for feed in DERIVED_FROM[name][0]}
+    rows = syscalls.entries(events & frozenset(GENERIC_SYSCALLS), feeding)
+    if not rows:
+        return
+    table = bpf[b"syscall_conf"]  # type: ignore[index]
+    for row in rows:
+        value = table.Leaf()
+        value.event_id = row.event_id
+        for i, kind in enumerate(row.kinds):
+            value.kinds[i] = kind
+        value.flags = row.flags
+        table[ct.c_int(row.key)] = value
 
 
 def _compile_error(exc: BaseException) -> str:

@@ -20,6 +20,7 @@ from . import environment
 from .containers import ContainerTracker
 from .decode import Decoder
 from .program import SUPPORTED_EVENTS, Filters, LoadedProgram, load
+from .sources import unavailable_reason
 
 __all__ = ["EbpfSource", "SourceOptions", "options_from_mapping"]
 
@@ -33,12 +34,14 @@ class SourceOptions:
     poll_ms: int = 50                # also the longest a lone event waits before it is read
     hooks_interval: float = 0.0      # seconds between hooked_syscalls checks (0: start + SIGUSR1)
     include_self: bool = False       # tests trace their own process
+    parse_arguments: bool = True     # arguments as Tracee's parse-arguments prints them (else raw)
 
 
 def _parse_events(spec: str | None) -> frozenset[str]:
-    """`a,b` of event names or Tracee event sets (e.g. `fs`, `proc`, `lsm_hooks`)."""
+    """`a,b` of event names or Tracee event sets (e.g. `fs`, `proc`, `lsm_hooks`); none: Tracee's
+    default set (what tracee-ebpf traces when given no events)."""
     if not spec:
-        return SUPPORTED_EVENTS
+        return catalog.DEFAULT_SET & SUPPORTED_EVENTS
     names: set[str] = set()
     for item in (x.strip() for x in spec.split(",")):
         if not item:
@@ -50,8 +53,7 @@ def _parse_events(spec: str | None) -> frozenset[str]:
         if members:
             names |= members
         elif catalog.by_name(item) is not None:
-            raise ValueError(f"--events: {item} is a Tracee event this input does not produce "
-                             f"(supported: {', '.join(sorted(SUPPORTED_EVENTS))})")
+            raise ValueError(f"--events: {item} is not produced on this kernel: {unavailable_reason(item)}")
         else:
             raise ValueError(f"--events: unknown event or set {item!r}")
     return frozenset(names)
@@ -105,7 +107,8 @@ class EbpfSource:
         self.containers = ContainerTracker(self.program.cgroup_root, self.program.host_mnt_ns,
                                            self.program.cgroup_path)
         self.decoder = Decoder(hostname=hostname, containers=self.containers,
-                               container_ids=options.filters.container_ids)
+                               container_ids=options.filters.container_ids,
+                               parsed=options.parse_arguments)
         self.read = 0
         self.yielded = 0
         self.lost_per_cpu: dict[int, int] = {}
@@ -147,6 +150,9 @@ class EbpfSource:
                 yield [first]
             if threading.current_thread() is threading.main_thread():
                 previous_usr1 = signal.signal(signal.SIGUSR1, lambda *_: self._wake_hooks.set())
+        if "init_namespaces" in self.options.events:
+            self.read += 1
+            yield [self._init_namespaces()]
         next_hooks = time.monotonic() + self.options.hooks_interval if self.options.hooks_interval else None
         poll_ms = self.options.poll_ms
         try:
@@ -208,7 +214,7 @@ class EbpfSource:
     def stats(self) -> dict[str, int]:
         # read = skipped (container filter) + decoded; dropped/lost never reached the reader
         return {"read": self.events_read, "skipped": self.decoder.filtered, "lost": self.lost,
-                "dropped_in_kernel": self.program.drops()}
+                "dropped_in_kernel": self.program.drops(), "malformed": self.decoder.malformed}
 
     def metrics(self) -> Iterator[Any]:
         """/metrics (read on the server's thread): loss per CPU buffer, and Tracee's names."""
@@ -222,6 +228,8 @@ class EbpfSource:
         yield Metric("tracee_ebpf_events_filtered", self.decoder.filtered, "gauge",
                      help="Tracee's name (a counter there): events filtered in user space")
         yield Metric("tracee_ebpf_truncated_total", self.decoder.truncated, help="Events with an argument cut short")
+        yield Metric("tracee_ebpf_malformed_records_total", self.decoder.malformed,
+                     help="Kernel records too short or inconsistent for their layout (skipped)")
 
     def _report_lost(self) -> None:
         per_cpu = ", ".join(f"cpu{c}={n}" for c, n in sorted(self.lost_per_cpu.items()))
@@ -234,7 +242,7 @@ class EbpfSource:
         return (f"{self.events_read} events read, {self.decoder.filtered} skipped, {self.yielded} written, "
                 f"{self.lost} lost "
                 f"(per buffer: {per_cpu}), {self.program.drops()} dropped in kernel, "
-                f"{self.decoder.truncated} truncated")
+                f"{self.decoder.truncated} truncated, {self.decoder.malformed} malformed")
 
     # -- hooked_syscalls ----------------------------------------------------------------------------
     def _check_hooks(self) -> Event | None:
@@ -249,6 +257,23 @@ class EbpfSource:
             return None
         return self._self_event("hooked_syscalls", [{"name": "hooked_syscalls",
                                                      "type": "[]trace.HookedSymbolData", "value": hooked}])
+
+    def _init_namespaces(self) -> Event:
+        """init_namespaces: pid 1's namespace inodes (ours where pid 1's are not readable, as
+        host_ns does; 0 where the kernel has no such namespace)."""
+        definition = catalog.by_name("init_namespaces")
+        assert definition is not None
+        args = []
+        for arg in definition.args:
+            inum = 0
+            for pid in ("1", "self"):
+                try:
+                    inum = os.stat(f"/proc/{pid}/ns/{arg.name}").st_ino
+                    break
+                except OSError:
+                    continue
+            args.append({"name": arg.name, "type": arg.type, "value": inum})
+        return self._self_event("init_namespaces", args)
 
     def _self_event(self, name: str, args: list[dict]) -> Event:
         """A user-space event, in this process's context (as Tracee emits its own derived events)."""
