@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -83,14 +84,21 @@ def test_run_on_the_ebpf_input_counts_findings_live():
 
 def test_healthz_turns_503_when_the_producer_of_the_stream_is_killed(tmp_path: Path):
     trace = subprocess.Popen([str(Path(sys.executable).parent / "tracee"), "trace", "-e", "ptrace", "--output", "json"],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    ready = threading.Event()
+
+    def watch_stderr() -> None:  # "tracing N event(s)" once its probes are attached
+        for line in trace.stderr:
+            if b"tracing " in line:
+                ready.set()
+    threading.Thread(target=watch_stderr, daemon=True).start()
     try:
         with LiveTracee(["run", "--input", "file:-", "--output", "json", "--rules", "TRC-2", *SERVE],
                         stdin=trace.stdout) as live:
             trace.stdout.close()  # tracee run holds the pipe now
             url = live.url()
             until(lambda: get(url + "/healthz") == (200, "OK\n"))
-            time.sleep(3)  # tracee trace attaches its probes
+            assert ready.wait(60), "tracee trace did not start tracing"
             subprocess.run(PTRACE_TRACEME, check=True)
             assert live.finding(timeout=10)["SigMetadata"]["ID"] == "TRC-2"
             assert get(url + "/healthz") == (200, "OK\n")
