@@ -191,7 +191,7 @@ def test_unknown_event_ids_are_counted():
 
 def test_trace_list_prints_every_selectable_event_and_its_source():
     tracee = Path(sys.executable).with_name("tracee")
-    listed = subprocess.run([str(tracee), "trace", "--list"], capture_output=True, text=True, timeout=60)
+    listed = subprocess.run([str(tracee), "trace", "--list-sources"], capture_output=True, text=True, timeout=60)
     assert listed.returncode == 0, listed.stderr
     lines = [line for line in listed.stdout.splitlines() if not line.startswith("#")]
     assert [line.split()[0] for line in lines] == sorted(catalog.SELECTABLE)
@@ -202,3 +202,22 @@ def test_trace_list_prints_every_selectable_event_and_its_source():
     produced = sum(1 for line in lines if "UNAVAILABLE" not in line)
     assert produced == len(PRODUCED & catalog.SELECTABLE)
     assert f"# {produced} of 509" in listed.stdout
+
+
+def test_trace_list_prints_every_produced_event_as_tracee_lists_them():
+    tracee = Path(sys.executable).with_name("tracee")
+    listed = subprocess.run([str(tracee), "trace", "--list"], capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].split() == ["System", "Calls:", "Sets:", "Arguments:"]
+    end = lines.index(next(line for line in lines if line.startswith("Not produced here:"))) \
+        if any(line.startswith("Not produced here:") for line in lines) else len(lines)
+    rows = {line.split()[0]: line for line in lines[:end] if line and (line[0].islower() or line[0] == "_")
+            and not line.startswith("____")}
+    assert set(rows) == PRODUCED & catalog.SELECTABLE
+    for name in NOT_PRODUCED:  # listed apart, with the reason
+        assert any(line.startswith(name + " ") and NOT_PRODUCED[name] in line for line in lines[end:]), name
+    assert rows["ptrace"].split(None, 1)[1].startswith("[default syscalls proc]")
+    assert rows["ptrace"].endswith("(long request, pid_t pid, void* addr, void* data)")
+    short = subprocess.run([str(tracee.with_name("tracee-ebpf")), "-l"], capture_output=True, text=True, timeout=60)
+    assert short.stdout == listed.stdout

@@ -107,7 +107,8 @@ def tracee_cli_options(command: str, register: Callable[..., None]) -> None:
 
 @hookimpl
 def tracee_register_commands(cli: click.Group) -> None:
-    from .commands import doctor_command, trace_command
+    from .cli import tracee_ebpf_command
+    from .commands import doctor_command
 
-    cli.add_command(trace_command())
+    cli.add_command(tracee_ebpf_command("trace"))  # the same command as the tracee-ebpf script
     cli.add_command(doctor_command())

@@ -19,6 +19,8 @@ from tracee.log import limit
 from . import environment
 from .containers import ContainerTracker
 from .decode import Decoder
+from .filters import FilterSpec, Matcher
+from .lifecycle import LIFECYCLE, ContainerLifecycle
 from .program import SUPPORTED_EVENTS, Filters, LoadedProgram, load
 from .sources import unavailable_reason
 
@@ -35,6 +37,8 @@ class SourceOptions:
     hooks_interval: float = 0.0      # seconds between hooked_syscalls checks (0: start + SIGUSR1)
     include_self: bool = False       # tests trace their own process
     parse_arguments: bool = True     # arguments as Tracee's parse-arguments prints them (else raw)
+    # What the kernel's maps cannot say (selection.plan_filters): checked on each decoded event.
+    user_filter: FilterSpec | None = None
 
 
 def _parse_events(spec: str | None) -> frozenset[str]:
@@ -109,6 +113,10 @@ class EbpfSource:
         self.decoder = Decoder(hostname=hostname, containers=self.containers,
                                container_ids=options.filters.container_ids,
                                parsed=options.parse_arguments)
+        self.lifecycle = ContainerLifecycle(self.containers, options.events, drain=self._drain_cgroups)
+        self.matcher = None if options.user_filter is None else Matcher(
+            options.user_filter, existing_containers=self.lifecycle.existing, proc_root="/proc")
+        self.filtered_user = 0   # events the user-space filters dropped
         self.read = 0
         self.yielded = 0
         self.lost_per_cpu: dict[int, int] = {}
@@ -155,6 +163,12 @@ class EbpfSource:
             yield [self._init_namespaces()]
         next_hooks = time.monotonic() + self.options.hooks_interval if self.options.hooks_interval else None
         poll_ms = self.options.poll_ms
+        lifecycle = self.lifecycle if self.lifecycle.wanted else None
+        matches = self.matcher.matches if self.matcher is not None else None
+        if lifecycle is not None:
+            first = self._filtered(lifecycle.start_events(), matches)
+            if first:
+                yield first
         try:
             while not self._closed.is_set():
                 bpf.perf_buffer_poll(timeout=poll_ms)
@@ -174,9 +188,16 @@ class EbpfSource:
                         event = decode(record)
                         if event is not None:
                             out.append(event)
+                    if matches is not None:
+                        out = self._filtered(out, matches)
                     if out:
                         self.yielded += len(out)
                         yield out
+                if lifecycle is not None:
+                    changed = self._filtered(lifecycle.poll(), matches)
+                    if changed:
+                        self.yielded += len(changed)
+                        yield changed
                 if self.lost_per_cpu:
                     self._report_lost()
                 if next_hooks is not None and time.monotonic() >= next_hooks:
@@ -192,6 +213,28 @@ class EbpfSource:
             if previous_usr1 is not None:
                 signal.signal(signal.SIGUSR1, previous_usr1)
             self.program.close()
+
+    def _filtered(self, events: list[Event], matches: Any) -> list[Event]:
+        if matches is None:
+            return events
+        kept = [e for e in events if matches(e)]
+        self.filtered_user += len(events) - len(kept)
+        return kept
+
+    def _drain_cgroups(self) -> list[tuple[int, str]]:
+        """The cgroups the kernel saw made (id, path), taken out of its map (the tracker keeps them)."""
+        try:
+            table = self.program.bpf[b"cgroup_paths"]
+            items = [(int(k.value), bytes(v.p).split(b"\0", 1)[0].decode("utf-8", "replace"))
+                     for k, v in table.items()]
+        except (KeyError, AttributeError):
+            return []
+        for cgroup_id, _ in items:
+            try:
+                del table[ct.c_uint64(cgroup_id)]
+            except KeyError:
+                pass
+        return [(i, p if p.startswith("/") else p[p.find("/"):] if "/" in p else "") for i, p in items]
 
     def events(self) -> Iterator[Event]:
         for batch in self.batches():
@@ -213,7 +256,7 @@ class EbpfSource:
 
     def stats(self) -> dict[str, int]:
         # read = skipped (container filter) + decoded; dropped/lost never reached the reader
-        return {"read": self.events_read, "skipped": self.decoder.filtered, "lost": self.lost,
+        return {"read": self.events_read, "skipped": self.decoder.filtered + self.filtered_user, "lost": self.lost,
                 "dropped_in_kernel": self.program.drops(), "malformed": self.decoder.malformed}
 
     def metrics(self) -> Iterator[Any]:
@@ -225,7 +268,7 @@ class EbpfSource:
                          help="Events lost because a CPU's perf buffer was full, per CPU")
         yield Metric("tracee_ebpf_lostevents_total", self.lost, help="Tracee's name: events lost in the submission buffer")
         yield Metric("tracee_ebpf_events_total", self.events_read, help="Tracee's name: events collected")
-        yield Metric("tracee_ebpf_events_filtered", self.decoder.filtered, "gauge",
+        yield Metric("tracee_ebpf_events_filtered", self.decoder.filtered + self.filtered_user, "gauge",
                      help="Tracee's name (a counter there): events filtered in user space")
         yield Metric("tracee_ebpf_truncated_total", self.decoder.truncated, help="Events with an argument cut short")
         yield Metric("tracee_ebpf_malformed_records_total", self.decoder.malformed,
@@ -239,7 +282,8 @@ class EbpfSource:
 
     def lost_summary(self) -> str:
         per_cpu = " ".join(f"cpu{c}={n}" for c, n in sorted(self.lost_per_cpu.items())) or "none"
-        return (f"{self.events_read} events read, {self.decoder.filtered} skipped, {self.yielded} written, "
+        return (f"{self.events_read} events read, {self.decoder.filtered + self.filtered_user} skipped, "
+                f"{self.yielded} written, "
                 f"{self.lost} lost "
                 f"(per buffer: {per_cpu}), {self.program.drops()} dropped in kernel, "
                 f"{self.decoder.truncated} truncated, {self.decoder.malformed} malformed")

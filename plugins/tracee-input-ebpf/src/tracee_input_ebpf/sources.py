@@ -64,6 +64,11 @@ SOURCES: dict[str, str] = {
                       "tracked per (process, start address) in a BPF map",
     "hooked_syscalls": "user space: sys_call_table entries (read with a BPF helper) outside "
                        "kernel text per /proc/kallsyms; at start, on SIGUSR1, every --ebpf-hooks-interval",
+    "container_create": "user space: a new container's cgroup (tracepoint cgroup:cgroup_mkdir, or the "
+                        "cgroup directory walk); metadata from the containers enricher",
+    "container_remove": "user space: the last cgroup directory of a container is gone (checked each second)",
+    "existing_container": "user space: containers whose cgroups exist at start; metadata from the "
+                          "containers enricher",
 }
 
 # Selectable events this input does not produce here, and why (`--list`, and the error when asked).
@@ -134,7 +139,8 @@ DERIVED_LAYOUT: frozenset[str] = frozenset(DERIVED_FROM) | frozenset(TRACEPOINT_
 
 PRODUCED: frozenset[str] = frozenset(SOURCES)
 # Made in user space, not decoded from a kernel record (the program still compiles a helper for it).
-USER_SPACE: frozenset[str] = frozenset({"hooked_syscalls", "init_namespaces"})
+USER_SPACE: frozenset[str] = frozenset({"hooked_syscalls", "init_namespaces", "container_create",
+                                          "container_remove", "existing_container"})
 # The events that arrive as kernel records of their own layout: decode.py has a payload decoder
 # for each (the generic syscalls share one, built from the catalog).
 RECORDED: frozenset[str] = PRODUCED - USER_SPACE - frozenset(GENERIC_SYSCALLS) - DERIVED_LAYOUT
