@@ -109,7 +109,7 @@ def test_trace_pipes_into_tracee_rules(tmp_path: Path) -> None:
     if "TRC-2" not in _builtin_ids():
         pytest.skip("tracee-sig-builtin is not installed")
     out = tmp_path / "detections.txt"
-    shell = (f"exec {TRACEE} trace -e ptrace | exec {BIN / 'tracee-rules'} --input-tracee file:stdin "
+    shell = (f"exec {TRACEE} trace -e ptrace -o json | exec {BIN / 'tracee-rules'} --input-tracee file:stdin "
              "--input-tracee format:json --rules TRC-2")
     proc = subprocess.Popen(["/bin/sh", "-c", shell], stdout=open(out, "wb"), stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
