@@ -159,6 +159,7 @@ def test_lifecycle_existing_create_and_remove(tmp_path):
     removed = life.poll(now=30)
     assert [(e.event_name, e.event_id, [a["name"] for a in e.args]) for e in removed] == \
         [("container_remove", 2002, ["runtime", "container_id"])]
+    assert removed[0].get_arg("runtime") == "containerd"
     assert life.poll(now=40) == []
 
 

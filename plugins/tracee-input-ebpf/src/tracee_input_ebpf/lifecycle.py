@@ -92,9 +92,9 @@ class ContainerLifecycle:
         if now >= self._next_check:
             self._next_check = now + CHECK_REMOVED_SECONDS
             for cid in [c for c, groups in self._cgroups.items() if not any(self._exists(g) for g in groups)]:
-                del self._cgroups[cid]
                 if "container_remove" in self.wanted:
                     out.append(self._event("container_remove", cid))
+                del self._cgroups[cid]
         return out
 
     def _dir(self, cgroup_id: int) -> Path:

@@ -1,0 +1,229 @@
+"""The seeds' tracee-ebpf command lines, typed as written into a shell with `tracee-ebpf` and
+`tracee-rules` on PATH (the test env's scripts), live on this kernel:
+
+    tracee-ebpf -o format:gob | tracee-rules --input-tracee file:stdin --input-tracee format:gob
+    tracee-ebpf --output json --filter comm=bash --filter follow --output option:parse-arguments \\
+        --filter event=$(tracee-rules --list-events) | tracee-rules --input-tracee format:json --input-tracee file:stdin
+    tracee-ebpf --output json --filter comm=bash --filter follow --output option:parse-arguments --output option:exec-env \\
+        --filter event=$(tracee-rules --rules TRC-2 --list-events) | tracee-rules --input-tracee format:json --input-tracee file:stdin --rules TRC-2
+
+Each must detect ptrace(PTRACE_TRACEME) (TRC-2) within a second of the trigger. Also: the table
+of `-t event=... -t EVENT.pathname=/etc/*`, `comm=bash follow` keeping to bash and its children,
+and `-t container=new --containers` showing a Docker container started after it, with its name
+and image, and nothing of a container that was already running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from e2e_harness import BUSYBOX_IMAGE, docker_ready
+
+BIN = Path(sys.executable).parent
+DETECTED_WITHIN = 1.0
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, PATH=f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}")
+
+
+class Shell:
+    """A command line run by bash (stdout to a file, stderr read as it comes); ready once
+    tracee-ebpf says it is tracing and, when a tracee-rules is in the line, it has loaded its rules."""
+
+    def __init__(self, line: str, out: Path) -> None:
+        self.line, self.out = line, out
+        self.stderr: list[str] = []
+        self.proc = subprocess.Popen(["/bin/bash", "-c", line], stdout=open(out, "wb"), stderr=subprocess.PIPE,
+                                     stdin=subprocess.DEVNULL, text=True, env=_env(), start_new_session=True)
+        self._tracing = threading.Event()
+        self._loaded = threading.Event()
+        if "tracee-rules" not in line.split("|")[-1]:
+            self._loaded.set()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.stderr.append(line.rstrip("\n"))
+            if "tracing " in line and "event(s)" in line:
+                self._tracing.set()
+            if "Loaded " in line and "signature(s)" in line:
+                self._loaded.set()
+        self._tracing.set()
+        self._loaded.set()
+
+    def wait_ready(self, timeout: float = 120) -> "Shell":
+        deadline = time.monotonic() + timeout
+        for flag in (self._tracing, self._loaded):
+            flag.wait(max(0.0, deadline - time.monotonic()))
+        if self.proc.poll() is not None or not (self._tracing.is_set() and self._loaded.is_set()):
+            self.stop()
+            raise AssertionError(f"not ready: {self.line}\n" + "\n".join(self.stderr))
+        return self
+
+    def wait_for_text(self, text: str, timeout: float) -> float | None:
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if text in self.out.read_text(errors="replace"):
+                return time.monotonic() - started
+            time.sleep(0.01)
+        return None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.out.read_text().splitlines() if line.strip()]
+
+    def __enter__(self) -> "Shell":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _detects_traceme(shell: Shell, trigger: list[str], report) -> None:
+    shell.wait_ready()
+    result = subprocess.run(trigger, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    took = shell.wait_for_text("Signature ID: TRC-2", DETECTED_WITHIN)
+    assert took is not None, (f"no TRC-2 within {DETECTED_WITHIN}s of the trigger:\n{shell.out.read_text()[-2000:]}"
+                              + "\n".join(shell.stderr))
+    report("TRC-2 through the pipeline", f"detected {took * 1000:.0f} ms after the trigger: {shell.line[:90]}...")
+
+
+def test_gob_pipeline_detects_ptrace_traceme(programs, report, tmp_path):
+    line = "tracee-ebpf -o format:gob | tracee-rules --input-tracee file:stdin --input-tracee format:gob"
+    with Shell(line, tmp_path / "out") as shell:
+        _detects_traceme(shell, [str(programs["anti_debugging"]), "attack"], report)
+
+
+def test_json_pipeline_of_bash_and_its_children_detects_ptrace_traceme(programs, report, tmp_path):
+    line = ("tracee-ebpf --output json --filter comm=bash --filter follow --output option:parse-arguments "
+            "--filter event=$(tracee-rules --list-events) | tracee-rules --input-tracee format:json "
+            "--input-tracee file:stdin")
+    with Shell(line, tmp_path / "out") as shell:
+        # `; true`: bash forks the program instead of becoming it, so it runs as bash's child
+        _detects_traceme(shell, ["/bin/bash", "-c", f"{programs['anti_debugging']} attack; true"], report)
+
+
+def test_json_pipeline_with_exec_env_and_one_rule(programs, report, tmp_path):
+    line = ("tracee-ebpf --output json --filter comm=bash --filter follow --output option:parse-arguments "
+            "--output option:exec-env --filter event=$(tracee-rules --rules TRC-2 --list-events) | "
+            "tracee-rules --input-tracee format:json --input-tracee file:stdin --rules TRC-2")
+    with Shell(line, tmp_path / "out") as shell:
+        _detects_traceme(shell, ["/bin/bash", "-c", f"{programs['anti_debugging']} attack; true"], report)
+
+
+def test_comm_bash_follow_shows_only_bash_and_its_children(tmp_path, report):
+    line = ("tracee-ebpf --output json --filter comm=bash --filter follow --output option:parse-arguments "
+            "--filter event=security_file_open,sched_process_exec")
+    with Shell(line, tmp_path / "out") as shell:
+        shell.wait_ready()
+        child = subprocess.run(["/bin/bash", "-c", "/bin/cat /etc/hostname >/dev/null; echo $$"],
+                               capture_output=True, text=True, check=True)
+        bash_pid = int(child.stdout.strip())
+        alone = subprocess.Popen(["/bin/cat", "/etc/hostname"], stdout=subprocess.DEVNULL)
+        alone.wait()
+        time.sleep(0.5)
+        shell.stop()
+    events = shell.events()
+    ours = [e for e in events if e["hostParentProcessId"] == bash_pid and e["processName"] == "cat"]
+    assert any(e["eventName"] == "sched_process_exec" for e in ours), events[-20:]
+    assert any(e["eventName"] == "security_file_open" and e["args"][0]["value"] == "/etc/hostname" for e in ours)
+    assert not [e for e in events if e["hostProcessId"] == alone.pid], "a cat that is no child of bash was traced"
+    comms = {e["processName"] for e in events}
+    report("comm=bash follow", f"{len(events)} events, commands {sorted(comms)[:8]}; bash's cat traced, "
+                               "the other cat not")
+
+
+def _open_event() -> str:
+    from tracee_input_ebpf.program import SUPPORTED_EVENTS
+
+    return "openat" if "openat" in SUPPORTED_EVENTS else "security_file_open"
+
+
+def test_table_of_opens_under_etc(tmp_path, report):
+    event = _open_event()
+    line = f"tracee-ebpf -t event={event} -t '{event}.pathname=/etc/*' -o format:table"
+    with Shell(line, tmp_path / "out") as shell:
+        shell.wait_ready()
+        subprocess.run(["/bin/cat", "/etc/hostname", "/proc/self/stat", "/usr/share/common-licenses/GPL-3"],
+                       capture_output=True)
+        shell.wait_for_text("/etc/hostname", 3)
+        shell.stop()
+    lines = shell.out.read_text().splitlines()
+    # the seed's sample: TIME UID COMM PID TID RET EVENT ARGS, then `name: value` arguments
+    assert lines[0].split() == ["TIME", "UID", "COMM", "PID", "TID", "RET", "EVENT", "ARGS"]
+    rows = [l for l in lines[1:] if re.match(r"^\d\d:\d\d:\d\d:\d{6} ", l)]
+    assert rows and all(l.split()[6] == event for l in rows), lines[:5]
+    assert all(re.search(r"pathname: /etc/", l) for l in rows), [l for l in rows if "pathname: /etc/" not in l][:3]
+    hostname = [l for l in rows if "pathname: /etc/hostname" in l and l.split()[2] == "cat"]
+    assert hostname and "flags: O_RDONLY" in hostname[0], rows[:3]
+    assert "End of events stream" in lines[-3:][0] or any("End of events stream" in l for l in lines[-3:])
+    report("table", hostname[0][:140])
+
+
+def test_container_new_shows_a_container_started_after_it_with_metadata(tmp_path, report):
+    why = docker_ready()
+    if why:
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(why)
+    suffix = str(os.getpid())
+    old, new = f"ebpf-old-{suffix}", f"ebpf-new-{suffix}"
+    subprocess.run(["docker", "run", "-d", "--rm", "--name", old, "--network", "none", BUSYBOX_IMAGE,
+                    "sleep", "120"], check=True, capture_output=True)
+    try:
+        old_id = subprocess.run(["docker", "inspect", "-f", "{{.Id}}", old], capture_output=True, text=True,
+                                check=True).stdout.strip()
+        line = ("tracee-ebpf -t container=new -o format:json --containers "
+                "-t event=container_create,container_remove,existing_container,sched_process_exec,security_file_open")
+        with Shell(line, tmp_path / "out") as shell:
+            shell.wait_ready()
+            cidfile = tmp_path / "cid"
+            subprocess.run(["docker", "run", "--rm", "--cidfile", str(cidfile), "--name", new, "--network", "none",
+                            BUSYBOX_IMAGE, "cat", "/etc/hostname"], capture_output=True, timeout=60, check=True)
+            new_id = cidfile.read_text().strip()
+            subprocess.run(["docker", "exec", old, "cat", "/etc/hostname"], capture_output=True, timeout=60)
+            deadline = time.monotonic() + 5  # its cgroup goes as `docker run --rm` returns: checked each second
+            while time.monotonic() < deadline and not any(
+                    e["eventName"] == "container_remove" and e["containerId"] == new_id for e in shell.events()):
+                time.sleep(0.1)
+            shell.stop()
+        events = shell.events()
+    finally:
+        subprocess.run(["docker", "rm", "-f", old], capture_output=True)
+    assert events, "\n".join(shell.stderr)
+    assert not [e for e in events if e["containerId"] == old_id], "a container running before was traced"
+    # only containers: other tests on this machine may start theirs meanwhile, which are new too
+    assert all(e["containerId"] for e in events)
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for e in (e for e in events if e["containerId"] == new_id):
+        by_name.setdefault(e["eventName"], []).append(e)
+    created = by_name["container_create"][0]
+    args = {a["name"]: a["value"] for a in created["args"]}
+    assert (args["container_id"], args["runtime"], args["container_name"], args["container_image"]) == \
+        (created["containerId"], "docker", new, BUSYBOX_IMAGE)
+    assert created["eventId"] == "2001" and args["ctime"] > 0
+    cat = [e for e in by_name["sched_process_exec"] if e["processName"] == "cat"]
+    assert cat and (cat[0]["containerName"], cat[0]["containerImage"]) == (new, BUSYBOX_IMAGE)
+    assert "container_remove" in by_name and "existing_container" not in by_name
+    report("container=new", f"{len(events)} events of {new} ({created['containerId'][:12]}): "
+                            f"{sorted(by_name)}; containerName={new} containerImage={BUSYBOX_IMAGE}")
