@@ -278,3 +278,33 @@ def test_go_decodes_the_live_gob_stream_as_we_do(gointerop, programs, tmp_path, 
         assert json.loads(text)["event"] == want, f"event {i}"
     names = sorted({e.event_name for e in ours})
     report("live gob", f"Go decoded {len(ours)} live events ({', '.join(names)}) with our values")
+
+
+def test_tracees_kernel_test_pipeline_catches_traceme_in_a_new_docker_container(tmp_path, report):
+    """v0.8.3's tests/kerneltest.sh: gob, parse-arguments, detect-syscall, container=new, the rule's
+    events; the trigger in a Docker container started afterwards; the finding names that container."""
+    from e2e_harness import DockerContainers, compile_triggers
+
+    why = docker_ready()
+    if why:
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(why)
+    programs = compile_triggers(tmp_path / "static", static=True)  # busybox has no C library
+    name = f"ebpf-trc2-{os.getpid()}"
+    line = ("events=$(tracee-rules --rules TRC-2 --list-events); "
+            "tracee-ebpf --output format:gob --output option:parse-arguments --output option:detect-syscall "
+            "--trace container=new --trace event=$events --containers | "
+            "tracee-rules --input-tracee=file:stdin --input-tracee format:gob --rules TRC-2 --output-template "
+            f"{tmp_path / 'finding.tmpl'}")
+    (tmp_path / "finding.tmpl").write_text("Signature ID: {{ .SigMetadata.ID }} container={{ .Context.ContainerID }}"
+                                           " name={{ .Context.ContainerName }} image={{ .Context.ContainerImage }}\n")
+    with Shell(line, tmp_path / "out") as shell:
+        shell.wait_ready()
+        result = DockerContainers(programs["anti_debugging"].parent, tmp_path / "work", name=name).run(
+            programs["anti_debugging"], "attack")
+        assert result.returncode == 0, result.stderr
+        took = shell.wait_for_text("Signature ID: TRC-2", 3)
+        shell.stop()
+    text = shell.out.read_text()
+    assert took is not None, text + "\n".join(shell.stderr)
+    assert f"container={result.container_id} name={name} image={BUSYBOX_IMAGE}" in text, text
+    report("kerneltest.sh pipeline", f"TRC-2 in {name} ({result.container_id[:12]}) after {took * 1000:.0f} ms")
