@@ -214,3 +214,25 @@ def test_bad_flags_are_one_line_and_exit_2(command, args, message):
 def test_help_of_each_flag(flag, text):
     result = subprocess.run([TRACEE_EBPF, flag, "help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and text in result.stdout, result.stderr
+
+
+def test_exec_hash_after_the_process_exited_checks_the_inode():
+    import hashlib
+    import os
+
+    from tracee import Event
+
+    mnt = os.stat("/proc/self/ns/mnt").st_ino
+    ino = os.stat("/bin/true").st_ino
+
+    def exec_event(inode: int) -> Event:
+        return Event("sched_process_exec", [{"name": "pathname", "type": "const char*", "value": "/bin/true"},
+                                            {"name": "inode", "type": "unsigned long", "value": inode}],
+                     host_process_id=2 ** 22 + 12345, mount_namespace=mnt)  # above pid_max: no such process
+    event = exec_event(ino)
+    ExecHasher()(event)
+    with open("/bin/true", "rb") as f:
+        assert event.get_arg("sha256") == hashlib.sha256(f.read()).hexdigest()
+    replaced = exec_event(ino + 1)  # the path now names another file than the one executed
+    ExecHasher()(replaced)
+    assert replaced.get_arg("sha256") == ""

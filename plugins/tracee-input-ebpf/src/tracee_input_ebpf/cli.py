@@ -232,12 +232,7 @@ class Printer:
 
 class ExecHasher:
     """-o option:exec-hash: the sha256 of the file a sched_process_exec executed, cached per file
-    identity (device, inode, ctime), read through /proc/PID/exe while the process lives."""
-
-    def __init__(self, max_entries: int = 4096) -> None:
-        from tracee.state import BoundedMap
-
-        self.cache = BoundedMap(max_entries)
+    identity (device, inode, ctime)."""
 
     def __call__(self, event: Event) -> None:
         if event.event_name != "sched_process_exec":
@@ -250,16 +245,31 @@ class ExecHasher:
                 self.cache.put(key, digest)
         event.set_arg("sha256", digest or "", "const char*")
 
-    @staticmethod
-    def _hash(event: Event) -> str:
+    def __init__(self, max_entries: int = 4096) -> None:
+        from tracee.state import BoundedMap
+
+        self.cache = BoundedMap(max_entries)
+        try:
+            self.own_mnt_ns = os.stat("/proc/self/ns/mnt").st_ino
+        except OSError:
+            self.own_mnt_ns = 0
+
+    def _hash(self, event: Event) -> str:
+        """Through the process while it lives; after it exited, the path itself when the process
+        saw our mount namespace. The file's inode must be the one executed (not a replacement)."""
         pid = event.host_process_id
         path = event.get_arg("pathname")
         candidates = [f"/proc/{pid}/exe"]
         if isinstance(path, str) and path.startswith("/"):
             candidates.append(f"/proc/{pid}/root{path}")
+            if event.mount_namespace == self.own_mnt_ns:
+                candidates.append(path)
+        inode = event.get_arg("inode")
         for candidate in candidates:
             try:
                 with open(candidate, "rb") as f:
+                    if isinstance(inode, int) and inode and os.fstat(f.fileno()).st_ino != inode:
+                        continue
                     return hashlib.file_digest(f, "sha256").hexdigest()
             except OSError:
                 continue
@@ -485,23 +495,26 @@ def _run(spec: Any, out: OutputConfig, cache_config: CacheConfig | None, *, cont
         _redirect_errors(out.err_path)
     logs.setup(level=logging.DEBUG if debug else logging.INFO)
     plan = plan_filters(spec, exec_env=exec_env)
+    container_mode = bool(spec.container) or spec.new_container is True or spec.container_ids is not None
+    stream = _open_output(out.out_path)
+    printer = Printer(out, stream, container_mode=container_mode)  # a bad template: refused before anything
     if plan.missing:
         shown = sorted(plan.missing)
         log.warning(f"{len(shown)} selected event(s) are not produced by this input: "
                     f"{', '.join(shown[:12])}{' ...' if len(shown) > 12 else ''}")
     if not plan.events:
         raise click.UsageError("none of the selected events is produced by this input (see 'tracee-ebpf --list')")
-    stream = _open_output(out.out_path)
-    container_mode = bool(spec.container) or spec.new_container is True or spec.container_ids is not None
-    printer = Printer(out, stream, container_mode=container_mode)
     enrich = _container_metadata(cri) if containers else None
     if containers and enrich is None:
         log.warning("--containers: no container enricher is installed (pip install tracee-enrich-containers)")
     service = server.start(options, command="tracee trace")  # --metrics / --healthz
     try:
-        source = EbpfSource(SourceOptions(events=plan.events, filters=plan.kernel, buffer_pages=pages,
-                                          hooks_interval=float(options.get("hooks_interval") or 0),
-                                          user_filter=plan.user))
+        settings: dict[str, Any] = dict(events=plan.events, filters=plan.kernel, buffer_pages=pages,
+                                        hooks_interval=float(options.get("hooks_interval") or 0),
+                                        user_filter=plan.user)
+        if "parse_arguments" in SourceOptions.__dataclass_fields__:  # a decoder with a raw mode
+            settings["parse_arguments"] = out.parse_arguments
+        source = EbpfSource(SourceOptions(**settings))
     except (SetupError, RuntimeError) as exc:
         if service:
             service.close()
