@@ -170,8 +170,12 @@ class EbpfSource:
             if first:
                 yield first
         try:
-            while not self._closed.is_set():
-                bpf.perf_buffer_poll(timeout=poll_ms)
+            while True:
+                # After close(), one last pass reads what the rings still hold: a backlog (the
+                # output slower than the kernel) is written, not dropped unseen at the stop.
+                closing = self._closed.is_set()
+                if not closing:
+                    bpf.perf_buffer_poll(timeout=poll_ms)
                 # Rings below their wakeup threshold are not signalled: read them anyway, so a
                 # lone event (a ptrace call) waits at most one poll interval.
                 bpf.perf_buffer_consume()
@@ -193,6 +197,8 @@ class EbpfSource:
                     if out:
                         self.yielded += len(out)
                         yield out
+                if closing:
+                    break
                 if lifecycle is not None:
                     changed = self._filtered(lifecycle.poll(), matches)
                     if changed:
