@@ -10,6 +10,7 @@ its group:
   filters  `comm=nobody-here` (a kernel map: the producer's events never reach user space)
            vs `comm=nobody-her*` (a wildcard: decoded, then dropped by the Matcher in user space)
   formats  `comm=tracee-bench` with -o json, gob, table, gotemplate: every event written
+  cache    json at 2.5 times the rate, without and with --cache cache-type=mem
 
     sudo python benchmarks/bench_tracee_ebpf.py                     # ~1 min: 50k events/s, 6 s a case
     sudo python benchmarks/bench_tracee_ebpf.py --rate 20000 --seconds 4
@@ -84,14 +85,18 @@ def main() -> int:
                     ("gob", ["-t", "comm=tracee-bench", "-o", "gob"]),
                     ("table", ["-t", "comm=tracee-bench", "-o", "table"]),
                     ("gotemplate", ["-t", "comm=tracee-bench", "-o", f"gotemplate={template}"])],
+        "cache (json, at 2.5x the rate)": [
+            ("no cache", ["-t", "comm=tracee-bench", "-o", "json"]),
+            ("--cache cache-type=mem", ["-t", "comm=tracee-bench", "-o", "json", "--cache", "cache-type=mem"])],
     }
     print(f"producer: close(-1) at {a.rate}/s for {a.seconds:g}s per case; tracee-ebpf output to /dev/null")
     for group, cases in groups.items():
         print(f"\n{group}:")
         print(f"  {'case':<32} {'made':>8} {'read':>8} {'written':>8} {'lost':>7} {'CPU %':>6} {'CPU ratio':>9}")
         base = None
+        rate = int(a.rate * 2.5) if group.startswith("cache") else a.rate
         for label, args in cases:
-            r = run_case(args, producer, a.rate, a.seconds)
+            r = run_case(args, producer, rate, a.seconds)
             base = base or r["cpu"] or 1.0
             print(f"  {label:<32} {r['made']:>8} {r['read']:>8} {r['written']:>8} {r['lost']:>7} "
                   f"{r['cpu']:>6.1f} {r['cpu'] / base:>8.2f}x")
