@@ -10,7 +10,8 @@
 Each must detect ptrace(PTRACE_TRACEME) (TRC-2) within a second of the trigger. Also: the table
 of `-t event=... -t EVENT.pathname=/etc/*`, `comm=bash follow` keeping to bash and its children,
 and `-t container=new --containers` showing a Docker container started after it, with its name
-and image, and nothing of a container that was already running.
+and image, and nothing of a container that was already running; `uid!=0 pid>1000`, `tree=PID`,
+`pid=new`; Go's gob decoder reading the live stream; Tracee's kerneltest.sh pipeline in Docker.
 """
 
 from __future__ import annotations
@@ -308,3 +309,69 @@ def test_tracees_kernel_test_pipeline_catches_traceme_in_a_new_docker_container(
     assert took is not None, text + "\n".join(shell.stderr)
     assert f"container={result.container_id} name={name} image={BUSYBOX_IMAGE}" in text, text
     report("kerneltest.sh pipeline", f"TRC-2 in {name} ({result.container_id[:12]}) after {took * 1000:.0f} ms")
+
+
+def test_uid_not_root_and_pid_above_1000(tmp_path, report):
+    line = "tracee-ebpf -o json -t event=security_file_open -t uid!=0 -t 'pid>1000'"
+    with Shell(line, tmp_path / "out") as shell:
+        shell.wait_ready()
+        nobody = subprocess.Popen(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                                   "/bin/cat", "/etc/hostname"], stdout=subprocess.DEVNULL)
+        root = subprocess.Popen(["/bin/cat", "/etc/hostname"], stdout=subprocess.DEVNULL)
+        nobody.wait()
+        root.wait()
+        time.sleep(0.5)
+        shell.stop()
+    events = shell.events()
+    assert any(e["hostProcessId"] == nobody.pid and e["userId"] == 65534 for e in events), events[-5:]
+    assert all(e["userId"] != 0 and e["hostProcessId"] > 1000 for e in events)
+    assert not [e for e in events if e["hostProcessId"] == root.pid]
+    report("uid!=0 pid>1000", f"{len(events)} events, uids {sorted({e['userId'] for e in events})}")
+
+
+def test_tree_traces_a_process_and_its_descendants_only(tmp_path, report):
+    go = tmp_path / "go"
+    # started before tracing: its pid is the tree's root; it runs cat (a child) once told to
+    parent = subprocess.Popen(["/bin/bash", "-c", f"while [ ! -e {go} ]; do sleep 0.05; done; "
+                               "/bin/cat /etc/hostname >/dev/null; true"])
+    try:
+        line = f"tracee-ebpf -o json -t event=sched_process_exec,security_file_open -t tree={parent.pid}"
+        with Shell(line, tmp_path / "out") as shell:
+            shell.wait_ready()
+            go.touch()
+            parent.wait(10)
+            other = subprocess.Popen(["/bin/cat", "/etc/hostname"], stdout=subprocess.DEVNULL)
+            other.wait()
+            time.sleep(0.5)
+            shell.stop()
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+    events = shell.events()
+    ours = [e for e in events if e["hostParentProcessId"] == parent.pid and e["processName"] == "cat"]
+    assert ours, events[-5:]
+    assert not [e for e in events if e["hostProcessId"] == other.pid]
+    report("tree=PID", f"{len(events)} events of the tree of {parent.pid}; a cat outside it not traced")
+
+
+def test_pid_new_traces_only_processes_started_after_it(tmp_path, report):
+    go = tmp_path / "go"
+    old = subprocess.Popen(["/bin/bash", "-c", f"while [ ! -e {go} ]; do sleep 0.05; done; exec /bin/cat /etc/hostname"],
+                           stdout=subprocess.DEVNULL)
+    try:
+        line = "tracee-ebpf -o json -t event=sched_process_exec -t pid=new"
+        with Shell(line, tmp_path / "out") as shell:
+            shell.wait_ready()
+            go.touch()
+            old.wait(10)
+            new = subprocess.Popen(["/bin/cat", "/etc/hostname"], stdout=subprocess.DEVNULL)
+            new.wait()
+            time.sleep(0.5)
+            shell.stop()
+    finally:
+        if old.poll() is None:
+            old.kill()
+    events = shell.events()
+    assert [e for e in events if e["hostProcessId"] == new.pid], events[-5:]
+    assert not [e for e in events if e["hostProcessId"] == old.pid], "a process older than tracing was traced"
+    report("pid=new", f"{len(events)} execs of new processes; the older one's exec not traced")
