@@ -375,3 +375,29 @@ def test_pid_new_traces_only_processes_started_after_it(tmp_path, report):
     assert [e for e in events if e["hostProcessId"] == new.pid], events[-5:]
     assert not [e for e in events if e["hostProcessId"] == old.pid], "a process older than tracing was traced"
     report("pid=new", f"{len(events)} execs of new processes; the older one's exec not traced")
+
+
+def test_out_file_err_file_cache_and_table_verbose(programs, tmp_path, report):
+    out, err = tmp_path / "o" / "events.txt", tmp_path / "e" / "messages.txt"
+    line = (f"tracee-ebpf -t event=ptrace -o table-verbose -o out-file:{out} -o err-file:{err} "
+            "--cache cache-type=mem --cache mem-cache-size=16 --install-path " + str(tmp_path / "inst"))
+    proc = subprocess.Popen(["/bin/bash", "-c", line], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=_env(), start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (tmp_path / "inst" / "tracee.pid").exists():
+            time.sleep(0.05)
+        assert (tmp_path / "inst" / "tracee.pid").exists(), err.read_text() if err.exists() else ""
+        subprocess.run([str(programs["anti_debugging"]), "attack"], capture_output=True, check=True)
+        time.sleep(0.5)
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 0 and stdout == b"" and stderr == b"", (stdout, stderr)
+    lines = out.read_text().splitlines()
+    assert lines[0].split()[:6] == ["TIME", "UTS_NAME", "CONTAINER_ID", "MNT_NS", "PID_NS", "UID"]
+    traceme = [l for l in lines if "request: PTRACE_TRACEME" in l]
+    assert traceme and " ptrace " in traceme[0], lines
+    messages = err.read_text()
+    assert "tracing 1 event(s)" in messages and "summary:" in messages
+    report("out-file/err-file/cache", traceme[0][:120])
