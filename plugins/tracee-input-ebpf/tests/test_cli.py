@@ -236,3 +236,31 @@ def test_exec_hash_after_the_process_exited_checks_the_inode():
     replaced = exec_event(ino + 1)  # the path now names another file than the one executed
     ExecHasher()(replaced)
     assert replaced.get_arg("sha256") == ""
+
+
+def _record(uid: int, pid: int, comm: bytes, mnt: int = 7, pidns: int = 8) -> bytes:
+    from tracee_input_ebpf.decode import HDR
+
+    return HDR.pack(1, 1, 1, 0, 1, pid, pid, 1, pid, pid, 1, uid, mnt, pidns, 1, 0, 0, comm)
+
+
+def test_header_filter_makes_the_matchers_scope_checks_before_decoding():
+    from tracee_input_ebpf.selection import header_filter
+
+    check = header_filter(parse(["uid!=0", "pid>1000", "comm=ba*", "mntns=7", "pidns!=9"]))
+    assert check is not None
+    assert check(_record(1000, 2000, b"bash\0"))
+    assert not check(_record(0, 2000, b"bash\0"))
+    assert not check(_record(1000, 999, b"bash\0"))
+    assert not check(_record(1000, 2000, b"zsh\0"))
+    assert not check(_record(1000, 2000, b"bash\0", mnt=6))
+    assert not check(_record(1000, 2000, b"bash\0", pidns=9))
+
+
+def test_header_filter_steps_aside_for_stateful_filters():
+    from tracee_input_ebpf.selection import header_filter
+
+    assert header_filter(None) is None and header_filter(parse(["event=ptrace"])) is None
+    assert header_filter(parse(["uid=1", "follow"])) is None  # follow must see the parents' events
+    assert header_filter(parse(["uid=1", "tree=1"])) is None
+    assert header_filter(parse(["uid=1", "container=new"])) is not None

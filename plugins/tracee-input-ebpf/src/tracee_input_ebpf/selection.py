@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Callable
 
 from .filters import FilterSpec, NumericFilter, StringFilter
 from .program import Filters, SUPPORTED_EVENTS
 
-__all__ = ["FilterPlan", "plan_filters"]
+__all__ = ["FilterPlan", "header_filter", "plan_filters"]
 
 
 @dataclass(frozen=True)
@@ -75,3 +76,38 @@ def plan_filters(spec: FilterSpec, *, exec_env: bool = False) -> FilterPlan:
     needs_user = user.has_scope or user.follow or bool(user.args) or bool(user.retvals)
     return FilterPlan(kernel=kernel, user=user if needs_user else None, events=events,
                       missing=spec.events - SUPPORTED_EVENTS, in_kernel=tuple(done))
+
+
+def header_filter(spec: FilterSpec | None) -> Callable[[bytes], bool] | None:
+    """A check of a raw record's header (decode.HDR) for the scope filters that need nothing but
+    the header (uid, pid, mntns, pidns, comm), run before the record is decoded: the same checks
+    the Matcher makes, so it only saves the decoding of records the Matcher would drop. None when
+    there is nothing to check this way, or when `follow`/`tree` need to see every event (state)."""
+    from .decode import HDR
+
+    if spec is None or spec.follow or spec.tree is not None:
+        return None
+    checks = [(i, f) for i, f in ((11, spec.uid), (6, spec.pid), (12, spec.mntns), (13, spec.pidns))
+              if f is not None]
+    comm = spec.comm
+    if not checks and comm is None:
+        return None
+    unpack = HDR.unpack_from
+    numeric = [(i, f.matches) for i, f in checks]
+    comms: dict[bytes, bool] = {}
+
+    def passes(record: bytes) -> bool:
+        h = unpack(record, 0)
+        for i, matches in numeric:
+            if not matches(h[i]):
+                return False
+        if comm is not None:
+            raw = h[17]
+            ok = comms.get(raw)
+            if ok is None:
+                if len(comms) > 4096:
+                    comms.clear()
+                ok = comms[raw] = comm.matches(raw.split(b"\0", 1)[0].decode("utf-8", "replace"))
+            return ok
+        return True
+    return passes

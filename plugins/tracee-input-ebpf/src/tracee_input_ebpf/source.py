@@ -165,6 +165,10 @@ class EbpfSource:
         poll_ms = self.options.poll_ms
         lifecycle = self.lifecycle if self.lifecycle.wanted else None
         matches = self.matcher.matches if self.matcher is not None else None
+        from .selection import header_filter
+
+        precheck = header_filter(self.options.user_filter)
+        exec_id = self.decoder.exec_id
         if lifecycle is not None:
             first = self._filtered(lifecycle.start_events(), matches)
             if first:
@@ -188,6 +192,10 @@ class EbpfSource:
                     raw.sort(key=_timestamp)
                     self.read += len(raw)
                     out = []
+                    if precheck is not None:  # scope filters of the header: before decoding
+                        kept = [r for r in raw if precheck(r) or _event_id(r) == exec_id]
+                        self.filtered_user += len(raw) - len(kept)
+                        raw = kept
                     for record in raw:
                         event = decode(record)
                         if event is not None:
@@ -341,6 +349,10 @@ class EbpfSource:
 
 def _timestamp(record: bytes) -> int:
     return int.from_bytes(record[:8], "little")
+
+
+def _event_id(record: bytes) -> int:
+    return int.from_bytes(record[32:36], "little")  # decode.HDR: after ts, start_time, cgroup_id, ret
 
 
 def _own_comm() -> str:
