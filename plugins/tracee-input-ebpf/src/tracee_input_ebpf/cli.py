@@ -344,6 +344,8 @@ def tracee_ebpf_command(name: str = "tracee-ebpf") -> click.Command:
     from tracee.cli import add_service_options
 
     @click.command(name, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+    @click.version_option(None, "--version", "-v", package_name="tracee-input-ebpf", prog_name="tracee-ebpf",
+                          message="%(prog)s version %(version)s")
     @click.option("--list", "-l", "list_only", is_flag=True, help="Just list the traceable events.")
     @click.option("--list-sources", "list_sources", is_flag=True,
                   help="List every selectable event with the kernel source it comes from here, or why it cannot.")
