@@ -310,12 +310,9 @@ def _list_events() -> str:
 
 
 def _legacy_filters(options: dict[str, Any]) -> list[str]:
-    """This project's earlier `tracee trace` flags (--events, --comm, --pid, --uid, --container,
-    --follow), as --trace expressions, so old scripts keep working."""
-    out: list[str] = []
-    if options.pop("events_spec", None):
-        pass  # handled by the caller (it may hold sets)
-    out += [f"comm={c}" for c in options.pop("ebpf_comm", ()) or ()]
+    """This project's earlier `tracee trace` flags (--comm, --pid, --uid, --container, --follow;
+    --events is _events_expressions), as --trace expressions, so old scripts keep working."""
+    out: list[str] = [f"comm={c}" for c in options.pop("ebpf_comm", ()) or ()]
     out += [f"pid={p}" for p in options.pop("ebpf_pid", ()) or ()]
     out += [f"uid={u}" for u in options.pop("ebpf_uid", ()) or ()]
     container = options.pop("ebpf_container", None)
@@ -506,6 +503,8 @@ def _run(spec: Any, out: OutputConfig, cache_config: CacheConfig | None, *, cont
                     f"{', '.join(shown[:12])}{' ...' if len(shown) > 12 else ''}")
     if not plan.events:
         raise click.UsageError("none of the selected events is produced by this input (see 'tracee-ebpf --list')")
+    if cri and not containers:
+        log.warning("--crs/--cri has no effect without --containers (container metadata is off)")
     enrich = _container_metadata(cri) if containers else None
     if containers and enrich is None:
         log.warning("--containers: no container enricher is installed (pip install tracee-enrich-containers)")
