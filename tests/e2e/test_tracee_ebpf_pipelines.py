@@ -255,12 +255,18 @@ def test_go_decodes_the_live_gob_stream_as_we_do(gointerop, programs, tmp_path, 
 
     stream = tmp_path / "events.gob"
     line = (f"tracee-ebpf -o format:gob -o option:parse-arguments -o option:exec-env -o out-file:{stream} "
-            "-t event=sched_process_exec,security_file_open,ptrace,close,security_socket_connect")
+            "-t event=sched_process_exec,security_file_open,ptrace,close,security_socket_connect,"
+            "container_create,container_remove --containers")
     with Shell(line, tmp_path / "stdout") as shell:
         shell.wait_ready()
         for _ in range(3):
             subprocess.run([str(programs["anti_debugging"]), "attack"], capture_output=True)
             subprocess.run(["/bin/ls", "-l", "/etc"], capture_output=True)
+        docker = docker_ready() is None
+        if docker:  # the container events too, with their metadata
+            subprocess.run(["docker", "run", "--rm", "--network", "none", BUSYBOX_IMAGE, "true"],
+                           capture_output=True, timeout=60)
+            time.sleep(1.5)  # container_remove: cgroups are checked each second
         time.sleep(0.5)
         shell.stop()
     data = stream.read_bytes()
@@ -278,6 +284,8 @@ def test_go_decodes_the_live_gob_stream_as_we_do(gointerop, programs, tmp_path, 
                 arg["value"] = None  # Go's decoder leaves a nil slice for an empty one
         assert json.loads(text)["event"] == want, f"event {i}"
     names = sorted({e.event_name for e in ours})
+    if docker:
+        assert {"container_create", "container_remove"} <= set(names), names
     report("live gob", f"Go decoded {len(ours)} live events ({', '.join(names)}) with our values")
 
 
