@@ -409,3 +409,30 @@ def test_out_file_err_file_cache_and_table_verbose(programs, tmp_path, report):
     messages = err.read_text()
     assert "tracing 1 event(s)" in messages and "summary:" in messages
     report("out-file/err-file/cache", traceme[0][:120])
+
+
+def test_container_table_and_host_only(tmp_path, report):
+    why = docker_ready()
+    if why:
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(why)
+    cidfile = tmp_path / "cid"
+    with Shell("tracee-ebpf -t container -t event=sched_process_exec", tmp_path / "in") as inside, \
+            Shell("tracee-ebpf -o json -t '!container' -t event=sched_process_exec", tmp_path / "host") as host:
+        inside.wait_ready()
+        host.wait_ready()
+        subprocess.run(["docker", "run", "--rm", "--cidfile", str(cidfile), "--network", "none", BUSYBOX_IMAGE,
+                        "cat", "/etc/hostname"], capture_output=True, timeout=60, check=True)
+        subprocess.run(["/bin/cat", "/etc/hostname"], capture_output=True)
+        time.sleep(0.5)
+        inside.stop()
+        host.stop()
+    cid = cidfile.read_text().strip()
+    lines = inside.out.read_text().splitlines()
+    assert lines[0].split()[:5] == ["TIME", "CONTAINER_ID", "UID", "COMM", "PID/host"]
+    rows = [l for l in lines[1:] if re.match(r"^\d\d:\d\d:\d\d:\d{6} ", l)]
+    assert rows and all(re.match(r"^\S+ +[0-9a-f]{12} ", l) for l in rows), rows[:3]
+    assert [l for l in rows if l.split()[1] == cid[:12] and l.split()[3] == "cat"], rows
+    on_host = host.events()
+    assert on_host and all(e["containerId"] == "" for e in on_host)
+    assert any(e["processName"] == "cat" for e in on_host)
+    report("container table / !container", [l for l in rows if cid[:12] in l][0][:110])
