@@ -145,3 +145,12 @@ def test_importable_without_bcc():
             "print(f.table_header().split()[0])")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == "TIME", r.stderr
+
+
+def test_a_row_is_one_line_whatever_the_comm_or_path_holds():
+    # prctl(PR_SET_NAME) and file names are the attacker's: no forged line, no terminal escapes
+    event = Event("close", [{"name": "pathname", "type": "const char*", "value": "/tmp/a\x1b[2J\rb\tc"}],
+                  process_name="x\n06:00:00:000000 0 sshd")
+    row = table_row(event)
+    assert row.count("\n") == 1 and row.endswith("\n") and "\x1b" not in row and "\r" not in row
+    assert "x\\n06:00:00:000000 0 sshd" in row and "/tmp/a\\x1b[2J\\rb\tc" in row

@@ -80,7 +80,13 @@ def table_row(event: Event, *, verbose: bool = False, container_mode: bool = Fal
     }[(verbose, container_mode)]
     args = ", ".join(f"{a.get('name', '')}: {sprint(go_value(a.get('type') or '', a.get('value')))}"
                      for a in e.args)
-    return _ROWS[(verbose, container_mode)] % values + args + "\n"
+    return (_ROWS[(verbose, container_mode)] % values + args).translate(_CONTROL) + "\n"
+
+
+# A comm, a file name or a container name is the attacker's to choose (prctl(PR_SET_NAME, "x\n...")):
+# a control character would start a forged line or move the terminal's cursor. Shown escaped, as
+# Go's %q shows them, so one event is always one line.
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F) if c != 0x09} | {0x0A: "\\n", 0x0D: "\\r"}
 
 
 def json_line(event: Event) -> str:
