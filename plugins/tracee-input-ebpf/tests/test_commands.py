@@ -60,7 +60,8 @@ def wait_for_text(path: Path, text: str, timeout: float) -> float:
 
 def test_trace_prints_events_of_a_command_run_beside_it(tmp_path: Path) -> None:
     out = tmp_path / "events.json"
-    proc = start(["trace", "--events", "execve,security_file_open", "--output", "json"], out, "tracing")
+    proc = start(["trace", "--events", "execve,security_file_open", "--output", "json",
+                  "--output", "option:parse-arguments"], out, "tracing")
     cat = subprocess.run(["/bin/cat", "/etc/hostname"], capture_output=True)
     time.sleep(0.5)
     err = stop(proc)
