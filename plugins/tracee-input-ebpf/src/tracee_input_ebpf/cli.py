@@ -582,8 +582,10 @@ def _write_pid(install_path: str) -> None:
 
 def _cached(batches: Iterator[list[Event]], config: CacheConfig | None, source: Any) -> Iterator[list[Event]]:
     """--cache cache-type=mem: the reader runs in its own thread and queues up to `config.events`
-    events for the output, so a slow consumer (tracee-rules behind a pipe) does not stop it draining
-    the kernel's buffers; when the queue is full the reader waits (the kernel then counts losses)."""
+    events for the output, so a consumer that stalls for a while (tracee-rules behind a pipe) does
+    not stop it draining the kernel's buffers; when the queue is full the reader waits (the kernel
+    then counts losses). Both threads share the interpreter lock: it absorbs bursts, it adds no
+    throughput (bench_tracee_ebpf.py)."""
     if config is None:
         yield from batches
         return
