@@ -409,7 +409,7 @@ def tracee_ebpf_command(name: str = "tracee-ebpf") -> click.Command:
                                    "(trace without --capture)")
         out = parse_output(output)
         cache_config = parse_cache(cache, cache_events="cache-events" in out.options)
-        flag = "--filter" if "--filter" in sys.argv else "--trace"
+        flag = "--filter" if any(a == "--filter" or a.startswith("--filter=") for a in sys.argv) else "--trace"
         expressions = [*_events_expressions(options.pop("events_spec", None)), *_legacy_filters(options), *trace]
         try:
             spec = parse(expressions, flag=flag)
