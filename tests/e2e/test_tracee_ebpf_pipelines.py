@@ -436,3 +436,15 @@ def test_container_table_and_host_only(tmp_path, report):
     assert on_host and all(e["containerId"] == "" for e in on_host)
     assert any(e["processName"] == "cat" for e in on_host)
     report("container table / !container", [l for l in rows if cid[:12] in l][0][:110])
+
+
+@pytest.mark.parametrize("parse,wanted", [(False, 0), (True, "PTRACE_TRACEME")])
+def test_json_values_raw_unless_parse_arguments(programs, tmp_path, parse, wanted):
+    line = "tracee-ebpf -o json -t event=ptrace -t comm=anti_debugging" + (" -o option:parse-arguments" if parse else "")
+    with Shell(line, tmp_path / "out") as shell:
+        shell.wait_ready()
+        subprocess.run([str(programs["anti_debugging"]), "attack"], capture_output=True, check=True)
+        time.sleep(0.5)
+        shell.stop()
+    requests = [a["value"] for e in shell.events() for a in e["args"] if a["name"] == "request"]
+    assert wanted in requests, requests
