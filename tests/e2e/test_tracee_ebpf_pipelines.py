@@ -448,3 +448,24 @@ def test_json_values_raw_unless_parse_arguments(programs, tmp_path, parse, wante
         shell.stop()
     requests = [a["value"] for e in shell.events() for a in e["args"] if a["name"] == "request"]
     assert wanted in requests, requests
+
+
+def test_mntns_is_filtered_in_the_kernel(tmp_path, report):
+    why = docker_ready()
+    if why:
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(why)
+    own = os.stat("/proc/self/ns/mnt").st_ino
+    line = f"tracee-ebpf -o json -t event=sched_process_exec -t mntns={own}"
+    with Shell(line, tmp_path / "out") as shell:
+        shell.wait_ready()
+        subprocess.run(["docker", "run", "--rm", "--network", "none", BUSYBOX_IMAGE, "cat", "/etc/hostname"],
+                       capture_output=True, timeout=60, check=True)
+        subprocess.run(["/bin/true"], check=True)
+        time.sleep(0.5)
+        shell.stop()
+    events = shell.events()
+    assert events and all(e["mountNamespace"] == own for e in events)
+    assert any("in the kernel: mntns" in line for line in shell.stderr), shell.stderr
+    summary = next(line for line in shell.stderr if "summary:" in line)
+    assert " 0 skipped" in summary, summary  # the container's execs never left the kernel
+    report("mntns in the kernel", summary.split("summary: ", 1)[1][:100])

@@ -265,3 +265,11 @@ def test_header_filter_steps_aside_for_stateful_filters():
     assert header_filter(parse(["uid=1", "follow"])) is None  # follow must see the parents' events
     assert header_filter(parse(["uid=1", "tree=1"])) is None
     assert header_filter(parse(["uid=1", "container=new"])) is not None
+
+
+def test_exact_namespaces_go_to_the_kernel_unless_follow():
+    plan = plan_filters(parse(["event=ptrace", "mntns=4026531840", "pidns=4026531836,4026532000"]))
+    assert (plan.kernel.mntns, plan.kernel.pidns) == ((4026531840,), (4026531836, 4026532000))
+    assert {"mntns", "pidns"} <= set(plan.in_kernel)
+    for exprs in (["mntns>1"], ["mntns!=4026531840"], [f"mntns={1 << 33}"], ["comm=bash", "mntns=5", "follow"]):
+        assert plan_filters(parse(["event=ptrace", *exprs])).kernel.mntns == (), exprs

@@ -54,6 +54,8 @@ CONFIG: dict[str, int] = {
     "F_WANT_BPRM": 128,
     "F_SYS_ENTER": 256,   # the sys_enter event: every syscall entry
     "F_SYS_EXIT": 512,    # the sys_exit event: every syscall exit
+    "F_MNTNS": 1024,      # only mount namespaces in mntns_filter (tracee-ebpf -t mntns=...)
+    "F_PIDNS": 2048,      # only pid namespaces in pidns_filter (-t pidns=...)
 }
 
 # Flags of a syscall's entry in the BPF table `syscall_conf`.

@@ -64,6 +64,8 @@ BPF_PERCPU_ARRAY(counters, u64, 4);       /* 0: records not submitted (scratch/m
 BPF_HASH(pid_filter, u32, u8, 1024);
 BPF_HASH(comm_filter, struct comm_key, u8, 256);
 BPF_HASH(uid_filter, u32, u8, 256);
+BPF_HASH(mntns_filter, u32, u8, 256);      /* namespace inums, with F_MNTNS / F_PIDNS */
+BPF_HASH(pidns_filter, u32, u8, 256);
 BPF_TABLE("lru_hash", u32, u8, followed, 16384);
 BPF_HASH(uts_names, u32, struct uts_name, 1024);
 BPF_TABLE("lru_hash", u32, struct comm_key, exec_comm, 4096);        /* comm before execve */
@@ -174,6 +176,8 @@ static __always_inline struct buf *start(u32 event_id, s64 ret, int internal) {
     }
     u32 uid = (u32)bpf_get_current_uid_gid();
     if (!internal && !is_traced(c, t, tgid, uid, mnt_inum)) return NULL;
+    if (!internal && (c->flags & F_MNTNS) && !mntns_filter.lookup(&mnt_inum)) return NULL;
+    if (!internal && (c->flags & F_PIDNS) && !pidns_filter.lookup(&pid_inum)) return NULL;
     if (internal && tgid == c->self_pid) return NULL;
     int zero = 0;
     struct buf *b = scratch.lookup(&zero);

@@ -38,6 +38,8 @@ class Filters:
     pids: tuple[int, ...] = ()
     comms: tuple[str, ...] = ()
     uids: tuple[int, ...] = ()
+    mntns: tuple[int, ...] = ()      # mount namespace inums (ANDed with the rest, like uids)
+    pidns: tuple[int, ...] = ()      # pid namespace inums
     container: bool = False          # only processes in a mount namespace other than the host's
     container_ids: tuple[str, ...] = ()  # (prefixes) checked in user space
     follow: bool = False
@@ -162,6 +164,8 @@ class LoadedProgram:
         flags |= FLAG["F_PID"] if f.pids else 0
         flags |= FLAG["F_COMM"] if f.comms else 0
         flags |= FLAG["F_UID"] if f.uids else 0
+        flags |= FLAG["F_MNTNS"] if f.mntns else 0
+        flags |= FLAG["F_PIDNS"] if f.pidns else 0
         flags |= FLAG["F_CONTAINER"] if (f.container or f.container_ids) else 0
         flags |= FLAG["F_FOLLOW"] if f.follow else 0
         flags |= FLAG["F_EXEC_ENV"] if f.exec_env else 0
@@ -218,6 +222,9 @@ def load(bcc: ModuleType, events: Iterable[str], filters: Filters, *, self_pid: 
         bpf[b"pid_filter"][ct.c_uint32(pid)] = ct.c_uint8(1)
     for uid in filters.uids:
         bpf[b"uid_filter"][ct.c_uint32(uid)] = ct.c_uint8(1)
+    for table, inums in ((b"mntns_filter", filters.mntns), (b"pidns_filter", filters.pidns)):
+        for inum in inums:
+            bpf[table][ct.c_uint32(inum)] = ct.c_uint8(1)
     for comm in filters.comms:
         key = bpf[b"comm_filter"].Key()
         raw = comm.encode()[:15]

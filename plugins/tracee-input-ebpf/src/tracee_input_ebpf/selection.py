@@ -6,11 +6,11 @@ input evaluates in user space, so that the kernel only ever drops what the spec 
     plan.user          # the FilterSpec the Matcher still checks after decoding (None: nothing left)
     plan.events        # what this input produces of spec.events; plan.missing: what it cannot
 
-The kernel program (program.c, `should_trace`) has hash maps for exact pids, uids and comms (ORed
-within a kind, ANDed across kinds), a host/container switch by mount namespace and a `follow`
-lineage by pid/comm. A filter goes there only when the map says exactly what the filter says
-(`pid=510,1709`, `uid=0`, `comm=bash`); ranges, `!=`, wildcards and everything else stay in user
-space. `container`, `container=ID` and `container=new` also switch the kernel's mount namespace
+The kernel program (program.c, `is_traced` and `start`) has hash maps for exact pids, uids,
+comms, mount and pid namespaces (ORed within a kind, ANDed across kinds), a host/container switch
+by mount namespace and a `follow` lineage by pid/comm. A filter goes there only when the map says
+exactly what the filter says (`pid=510,1709`, `uid=0`, `comm=bash`, `mntns=4026531840`); ranges,
+`!=`, wildcards and everything else stay in user space. `container`, `container=ID` and `container=new` also switch the kernel's mount namespace
 check on, a cheap superset (a container's processes are never in the host's mount namespace);
 the Matcher then decides by container id. Importable without BCC.
 """
@@ -51,18 +51,25 @@ def plan_filters(spec: FilterSpec, *, exec_env: bool = False) -> FilterPlan:
     uids = _exact_numbers(spec.uid)
     comms = _exact_strings(spec.comm)
     follow = spec.follow
-    # The kernel checks uid before its follow lineage: with follow, a child under another uid
-    # would be dropped there, while Tracee follows it. Only pid and comm lineage go to the kernel.
+    # Namespace inums are 32 bits in the kernel (ns.inum); a larger value can match nothing there.
+    mntns = _exact_numbers(spec.mntns)
+    pidns = _exact_numbers(spec.pidns)
+    mntns = mntns if mntns and max(mntns) <= 0xFFFFFFFF else None
+    pidns = pidns if pidns and max(pidns) <= 0xFFFFFFFF else None
+    # The kernel checks uid and namespaces before its follow lineage: with follow, a child under
+    # another uid would be dropped there, while Tracee follows it. Only pid and comm lineage go
+    # to the kernel then.
     if follow:
-        uids = None
+        uids = mntns = pidns = None
     # Other scope filters left in user space make the kernel's follow lineage (pid/comm only)
     # wider than Tracee's (all filters): still a superset, the Matcher narrows it.
     kernel_follow = follow and bool(pids or comms)
     container = bool(spec.container) or spec.container_ids is not None and bool(spec.container_ids.ids) \
         or spec.new_container is True
-    kernel = Filters(pids=pids or (), comms=comms or (), uids=uids or (), container=container,
-                     follow=kernel_follow, exec_env=exec_env)
-    done = [name for name, on in (("pid", pids), ("uid", uids), ("comm", comms)) if on]
+    kernel = Filters(pids=pids or (), comms=comms or (), uids=uids or (), mntns=mntns or (), pidns=pidns or (),
+                     container=container, follow=kernel_follow, exec_env=exec_env)
+    done = [name for name, on in (("pid", pids), ("uid", uids), ("comm", comms), ("mntns", mntns),
+                                  ("pidns", pidns)) if on]
     replaced: dict[str, object] = {}
     if kernel_follow and not any(getattr(spec, f) is not None for f in
                                  ("uid", "mntns", "pidns", "uts", "container", "container_ids",
