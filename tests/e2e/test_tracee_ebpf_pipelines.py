@@ -469,3 +469,26 @@ def test_mntns_is_filtered_in_the_kernel(tmp_path, report):
     summary = next(line for line in shell.stderr if "summary:" in line)
     assert " 0 skipped" in summary, summary  # the container's execs never left the kernel
     report("mntns in the kernel", summary.split("summary: ", 1)[1][:100])
+
+
+def test_follow_in_user_space_learns_children_from_forks(tmp_path, report):
+    """`comm=bas*` (a wildcard: not a kernel map) with follow: a bash that started before tracing
+    and emits no selected event itself still has its child traced (the input watches the forks)."""
+    go = tmp_path / "go"
+    parent = subprocess.Popen(["/bin/bash", "-c", f"while [ ! -e {go} ]; do sleep 0.05; done; "
+                               "/bin/cat /etc/hostname >/dev/null; true"])
+    try:
+        line = "tracee-ebpf -o json -t 'comm=bas*' -t follow -t event=sched_process_exec"
+        with Shell(line, tmp_path / "out") as shell:
+            shell.wait_ready()
+            go.touch()
+            parent.wait(10)
+            time.sleep(0.5)
+            shell.stop()
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+    events = shell.events()
+    assert {e["eventName"] for e in events} <= {"sched_process_exec"}, "the forks it watched were printed"
+    assert [e for e in events if e["hostParentProcessId"] == parent.pid and e["processName"] == "cat"], events[-5:]
+    report("follow in user space", f"{len(events)} execs; bash {parent.pid}'s cat followed through its fork")

@@ -273,3 +273,10 @@ def test_exact_namespaces_go_to_the_kernel_unless_follow():
     assert {"mntns", "pidns"} <= set(plan.in_kernel)
     for exprs in (["mntns>1"], ["mntns!=4026531840"], [f"mntns={1 << 33}"], ["comm=bash", "mntns=5", "follow"]):
         assert plan_filters(parse(["event=ptrace", *exprs])).kernel.mntns == (), exprs
+
+
+def test_user_space_follow_and_tree_watch_the_forks():
+    assert "sched_process_fork" in plan_filters(parse(["comm=bas*", "follow", "event=ptrace"])).events
+    assert "sched_process_fork" in plan_filters(parse(["tree=1", "event=ptrace"])).events
+    assert "sched_process_fork" not in plan_filters(parse(["comm=bash", "follow", "event=ptrace"])).events  # kernel
+    assert "sched_process_fork" not in plan_filters(parse(["uid=0", "event=ptrace"])).events

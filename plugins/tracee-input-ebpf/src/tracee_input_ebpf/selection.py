@@ -26,6 +26,8 @@ from .program import Filters, SUPPORTED_EVENTS
 
 __all__ = ["FilterPlan", "header_filter", "plan_filters"]
 
+FORK = "sched_process_fork"
+
 
 @dataclass(frozen=True)
 class FilterPlan:
@@ -81,6 +83,10 @@ def plan_filters(spec: FilterSpec, *, exec_env: bool = False) -> FilterPlan:
     user = dataclasses.replace(spec, **replaced) if replaced else spec
     events = spec.events & SUPPORTED_EVENTS
     needs_user = user.has_scope or user.follow or bool(user.args) or bool(user.retvals)
+    if needs_user and (user.follow or user.tree is not None) and FORK in SUPPORTED_EVENTS:
+        # The Matcher learns parents and children from the forks (it drops them unless selected):
+        # without them, a child whose parent emitted no selected event since the start is missed.
+        events |= {FORK}
     return FilterPlan(kernel=kernel, user=user if needs_user else None, events=events,
                       missing=spec.events - SUPPORTED_EVENTS, in_kernel=tuple(done))
 
