@@ -169,8 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         child_argv.append("--test-suite")
     work = subprocess.Popen(child_argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     tracee_argv = [tracee_executable(), "run", "--output", "json"]
-    if not opts.no_exec_env:
-        tracee_argv.append("--exec-env")
+    tracee_argv.append("--no-exec-env" if opts.no_exec_env else "--exec-env")
     if opts.scope == "workload":
         tracee_argv += ["--pid", str(work.pid), "--follow"]
     tracee = subprocess.Popen(tracee_argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -3,9 +3,9 @@ benchmarks/false_positives.py, which runs ten minutes by default).
 
 The work (package-manager queries, gcc, shells, Python, tar, an exec storm, the core test suite)
 is watched with `--pid <work> --follow`, so other activity on a shared machine cannot fail the
-test. Exec environments are not captured (the deployment default, as Tracee's): with
---exec-env, TRC-7's environment rule fires on every rustc that rustup launches (it sets
-LD_LIBRARY_PATH), a known false positive the benchmark reports. TRACEE_E2E_QUIET_SECONDS sets
+test. Exec environments are not captured (`--no-exec-env`; by default they are, since TRC-7 and
+TRC-13 select execs): TRC-7's environment rule, like Tracee's, fires on every rustc that rustup
+launches (it sets LD_LIBRARY_PATH), a known false positive the benchmark reports. TRACEE_E2E_QUIET_SECONDS sets
 the duration (default 60).
 """
 

@@ -155,7 +155,7 @@ def test_trc7_ld_preload_env(programs, report):
     exe = programs["ld_preload"]
     exercise("TRC-7", "ld_preload env: execve(/bin/true) with LD_PRELOAD in its environment", report,
              benign=lambda: run_trigger([exe, "benign", "env"]), attack=lambda: run_trigger([exe, "attack", "env"]),
-             expected=lambda r: [None], extra=["--exec-env"])
+             expected=lambda r: [None])  # default flags: a rule selecting execs gets their environment
 
 
 def test_trc7_ld_preload_env_literal(programs, report):
@@ -165,7 +165,7 @@ def test_trc7_ld_preload_env_literal(programs, report):
              "with string literals", report,
              benign=lambda: run_trigger([exe, "benign", "env-literal"]),
              attack=lambda: run_trigger([exe, "attack", "env-literal"]),
-             expected=lambda r: [None], extra=["--exec-env"])
+             expected=lambda r: [None])  # default flags: a rule selecting execs gets their environment
 
 
 def test_trc7_ld_preload_file(programs, report, tmp_path, ld_so_preload):
@@ -277,7 +277,7 @@ def test_trc13_k8s_api_connection(programs, report, container, api_listeners):
     exercise("TRC-13", "k8s_api_connection (container): exec with KUBERNETES_SERVICE_HOST=127.0.0.1, "
              f"then connect to 127.0.0.1:{port}", report,
              benign=lambda: container.run(exe, "benign", port), attack=lambda: container.run(exe, "attack", port),
-             expected=lambda r: [{"ip": "127.0.0.1"}], extra=["--exec-env"])
+             expected=lambda r: [{"ip": "127.0.0.1"}])  # default flags: a rule selecting execs gets their environment
 
 
 def test_trc13_k8s_api_connection_literal(programs, report, container, api_listeners):
@@ -288,7 +288,7 @@ def test_trc13_k8s_api_connection_literal(programs, report, container, api_liste
              f"KUBERNETES_SERVICE_HOST=127.0.0.1, then connect to 127.0.0.1:{port}", report,
              benign=lambda: container.run(exe, "benign", port, "literal"),
              attack=lambda: container.run(exe, "attack", port, "literal"),
-             expected=lambda r: [{"ip": "127.0.0.1"}], extra=["--exec-env"])
+             expected=lambda r: [{"ip": "127.0.0.1"}])  # default flags: a rule selecting execs gets their environment
 
 
 def test_short_lived_container_trc10(programs, report, container):

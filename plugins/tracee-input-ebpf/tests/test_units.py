@@ -179,3 +179,16 @@ def test_not_root_gives_one_actionable_line(monkeypatch: pytest.MonkeyPatch) -> 
         choose_input(host, [])
     assert str(info.value) == ("live input ebpf: needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN): "
                                "run with sudo")
+
+
+def test_exec_environments_are_captured_when_a_rule_selects_an_exec_event():
+    """TRC-7/TRC-13 (or any Rego/CEL rule) selecting execve/execveat/sched_process_exec get envp/env
+    with default flags; --exec-env / --no-exec-env decide when given."""
+    from tracee_input_ebpf.source import options_from_mapping, reads_environment
+
+    assert reads_environment(frozenset({"sched_process_exec"})) and reads_environment(frozenset({"execve"}))
+    assert not reads_environment(frozenset({"openat", "security_file_open", "no_such_event"}))
+    assert options_from_mapping({}, frozenset({"execve", "openat"})).filters.exec_env is True
+    assert options_from_mapping({}, frozenset({"openat"})).filters.exec_env is False
+    assert options_from_mapping({"ebpf_exec_env": False}, frozenset({"execve"})).filters.exec_env is False
+    assert options_from_mapping({"ebpf_exec_env": True}, frozenset({"openat"})).filters.exec_env is True

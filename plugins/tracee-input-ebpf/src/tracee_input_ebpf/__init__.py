@@ -87,10 +87,10 @@ def filter_options() -> list[click.Option]:
                                           "(id prefix)."),
         click.Option(["--follow", "ebpf_follow"], is_flag=True,
                      help="eBPF: also trace the children of --pid/--comm processes."),
-        click.Option(["--exec-env", "ebpf_exec_env"], is_flag=True,
-                     help="eBPF: capture the environment of execs (execve envp, sched_process_exec env; "
-                          "TRC-7 and TRC-13 read it)."),
-        click.Option(["--ebpf-buffer-pages", "ebpf_buffer_pages"], type=int, default=256, show_default=True,
+        click.Option(["--exec-env/--no-exec-env", "ebpf_exec_env"], default=None,
+                     help="eBPF: capture the environment of execs (execve envp, sched_process_exec env). "
+                          "Default: when a loaded rule selects one of those events (TRC-7 and TRC-13 read it)."),
+        click.Option(["--ebpf-buffer-pages", "ebpf_buffer_pages"], type=int, default=1024, show_default=True,
                      metavar="N", help="eBPF: perf buffer pages per CPU (power of two)."),
         click.Option(["--ebpf-hooks-interval", "ebpf_hooks_interval"], type=float, default=0.0,
                      metavar="SECONDS", help="eBPF: re-check the syscall table this often "

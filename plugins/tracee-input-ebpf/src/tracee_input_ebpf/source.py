@@ -24,14 +24,17 @@ from .lifecycle import LIFECYCLE, ContainerLifecycle
 from .program import SUPPORTED_EVENTS, Filters, LoadedProgram, load
 from .sources import unavailable_reason
 
-__all__ = ["EbpfSource", "SourceOptions", "options_from_mapping"]
+__all__ = ["DEFAULT_PAGES", "EbpfSource", "SourceOptions", "options_from_mapping", "reads_environment"]
+
+#: Perf buffer pages per CPU: Tracee's default (4 MiB with 4 KiB pages), for `tracee run` as for tracee-ebpf.
+DEFAULT_PAGES = 1024
 
 
 @dataclass
 class SourceOptions:
     events: frozenset[str]
     filters: Filters
-    buffer_pages: int = 256          # per CPU: 1 MiB with 4 KiB pages
+    buffer_pages: int = DEFAULT_PAGES
     wakeup_events: int = 64          # records per wakeup: batching, the Python side is the bottleneck
     poll_ms: int = 50                # also the longest a lone event waits before it is read
     hooks_interval: float = 0.0      # seconds between hooked_syscalls checks (0: start + SIGUSR1)
@@ -63,6 +66,18 @@ def _parse_events(spec: str | None) -> frozenset[str]:
     return frozenset(names)
 
 
+def reads_environment(events: frozenset[str]) -> bool:
+    """Whether an event selected carries an exec's environment (execve/execveat `envp`,
+    sched_process_exec `env`): the loaded rules then get it captured with no flag. A rule's reads
+    are not declared (a Rego or CEL rule may read any argument), so selecting is reading."""
+    return any(arg.name in ENV_ARGS for name in events if (e := catalog.by_name(name)) is not None
+               for arg in e.args)
+
+
+#: The argument names that hold an exec's environment in Tracee's events.
+ENV_ARGS = frozenset({"envp", "env"})
+
+
 def options_from_mapping(opts: Mapping[str, Any], events: frozenset[str]) -> SourceOptions:
     """Build SourceOptions from the click options (param names `ebpf_*`)."""
     container = opts.get("ebpf_container")
@@ -76,9 +91,9 @@ def options_from_mapping(opts: Mapping[str, Any], events: frozenset[str]) -> Sou
         container=bool(container),
         container_ids=ids,
         follow=bool(opts.get("ebpf_follow")),
-        exec_env=bool(opts.get("ebpf_exec_env")),
+        exec_env=reads_environment(events) if opts.get("ebpf_exec_env") is None else bool(opts["ebpf_exec_env"]),
     )
-    pages = int(opts.get("ebpf_buffer_pages") or 256)
+    pages = int(opts.get("ebpf_buffer_pages") or DEFAULT_PAGES)
     if pages <= 0 or pages & (pages - 1):
         raise ValueError(f"--ebpf-buffer-pages {pages}: must be a power of two")
     return SourceOptions(events=events, filters=filters, buffer_pages=pages,
