@@ -151,6 +151,22 @@ class RegoRuntime(SignatureGroup):
             if value is not None:
                 sig.report(event, value)
 
+    def prepare(self, members: Sequence[Signature]) -> None:
+        """Compile the bundle of `members` before their first event (a rule worker calls this
+        outside the evaluation time budget: compiling, and rego-cpp's passes deferred to the
+        first query, take longer than one evaluation may)."""
+        state = self._state()
+        key = tuple(members)
+        group = state.groups.get(key)
+        if group is None:
+            group = state.groups[key] = self._group(state, key)  # type: ignore[arg-type]
+        if group.bundle is not None:
+            try:  # the first query finishes compiling; its answer on an empty input is not used
+                state.runner.set_input({})
+                state.runner.query(group.bundle, _ENTRY_ALL)
+            except (QueryError, RegoError):
+                pass
+
     def _state(self) -> _ThreadState:
         state: _ThreadState | None = getattr(self._local, "state", None)
         if state is None:
