@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from . import log as logs
 from . import server
-from . import workers
+from . import rulecache, workers
 from .api import EnricherContext, InputContext, Output, OutputContext, RuleLoadContext
 from .config import Config, load_config
 from .engine import Engine
@@ -127,7 +127,9 @@ def load_signatures(host: PluginHost, *, rules_dirs: Sequence[str] = (), rules: 
                 continue
             files_by_loader.setdefault(loader.name, []).append(f)
             providers[f] = provider if provider in host.plugins else str(f)
-    context = RuleLoadContext(strict=host.strict, options=options or {},
+    # Resolved here: a rule worker's environment is empty, it sees only the options.
+    options = {**(options or {}), "rule_cache": rulecache.setting(options or {})}
+    context = RuleLoadContext(strict=host.strict, options=options,
                               active_loaders=frozenset(files_by_loader),
                               problems=problems if problems is not None else [], report=report)
     isolate = workers.enabled(options or {})

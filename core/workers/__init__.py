@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Mapping
 
+from .. import rulecache
 from ..hookspecs import hookimpl
 from .group import DEFAULT_BUDGET_MS, RemoteSignature, WorkerGroup, load_isolated
 
@@ -53,6 +54,10 @@ def tracee_cli_options(command: str, register: Callable[..., None]) -> None:
     register(click.Option(["--rule-workers", "rule_workers"], type=click.Choice(["on", "off"]), envvar=ENV_VAR,
                           show_envvar=True, help="Evaluate Rego and CEL rules in worker processes (crash and "
                                                  "hang isolation, a second core). [default: on]"))
+    register(click.Option(["--rule-cache", "rule_cache"], type=click.Choice(["on", "off"]), envvar=rulecache.ENV_VAR,
+                          show_envvar=True, help="Reuse the answer of Rego and CEL rules for an event whose "
+                                                 "fields they read equal an earlier event's (bounded, counted "
+                                                 "in the summary). [default: on]"))
     register(click.Option(["--rule-budget", "rule_budget"], type=click.FloatRange(min=1), metavar="MS",
                           envvar=BUDGET_ENV_VAR, show_envvar=True,
                           help="Time one rule may take on one event in a worker before it is abandoned "

@@ -183,7 +183,22 @@ class Worker:
                 self.pending.clear()
         progress.idle(batch)
         self.seq_of.clear()
-        send({"t": "done", "batch": batch, "found": carried})
+        send({"t": "done", "batch": batch, "found": carried, "stats": self.group_stats()})
+
+    def group_stats(self) -> dict[str, int]:
+        """The groups' own counters (result cache hits...), added up, for the engine's summary."""
+        total: dict[str, int] = {}
+        for group in self.groups:
+            stats = getattr(group, "stats", None)
+            if stats is None:
+                continue
+            try:
+                found = stats() or {}
+            except Exception:  # noqa: BLE001 - a counter must not stop evaluation
+                continue
+            for key, value in found.items():
+                total[key] = total.get(key, 0) + value
+        return total
 
     def _by_group(self, members: tuple[int, ...]) -> list[tuple[Any, list[Any]]]:
         out: dict[int, tuple[Any, list[Any]]] = {}

@@ -246,6 +246,10 @@ class WorkerGroup(SignatureGroup):
         self.strikes: dict[int, int] = {}
         self.counts = {"rule_worker_restart(s)": 0, "rule(s)_quarantined": 0, "evaluation(s)_over_budget": 0,
                        "event(s)_not_evaluated": 0}
+        # The worker's groups' own counters (result cache...): the latest its process sent, and
+        # the last ones of the processes before it (a restart starts them at zero).
+        self._remote: dict[str, int] = {}
+        self._remote_base: dict[str, int] = {}
 
     # -- start and load -----------------------------------------------------------------------------
     def load(self) -> list[Signature]:
@@ -286,6 +290,10 @@ class WorkerGroup(SignatureGroup):
     def _start(self, first: bool = False) -> list[dict[str, Any]]:
         """A new worker with the rules loaded; their descriptions. Raises WorkerDied with
         `batch` = 1 + the index of the file it died compiling (0: not compiling)."""
+        with self._cond:
+            for key, value in self._remote.items():
+                self._remote_base[key] = self._remote_base.get(key, 0) + value
+            self._remote = {}
         if self._proc is not None:
             self._proc.close()
         files = [f for f in self.files if f not in self.skipped]
@@ -417,7 +425,21 @@ class WorkerGroup(SignatureGroup):
 
     def stats(self) -> dict[str, int]:
         with self._cond:
-            return dict(self.counts)
+            total = dict(self.counts)
+            for part in (self._remote_base, self._remote):
+                for key, value in part.items():
+                    total[key] = total.get(key, 0) + value
+            return total
+
+    def _remote_stats(self, stats: Any) -> None:
+        """Keep the counters a worker sent with a batch: at most 16, string keys, int values (the
+        worker is not trusted to fill the summary with anything else)."""
+        if type(stats) is not dict:
+            return
+        clean = {k: v for k, v in list(stats.items())[:16]
+                 if type(k) is str and len(k) <= 64 and type(v) is int and v >= 0}
+        with self._cond:
+            self._remote = clean
 
     def _converse(self, message: Any, answer: str, timeout: float = 10.0) -> None:
         assert self._proc is not None
@@ -571,6 +593,7 @@ class WorkerGroup(SignatureGroup):
                 if message.get("t") == "done" and message.get("batch") == batch:
                     for finding in message.get("found") or ():
                         self._deliver(finding, events)
+                    self._remote_stats(message.get("stats"))
                     return
                 self._handle(message, events)
                 continue

@@ -81,13 +81,19 @@ class Backend:
 
     def variables(self, event: Event) -> Any:
         """The variables of one event, for every expression."""
+        return self.activation(self.plain(event))
+
+    def activation(self, plain: dict[str, Any]) -> Any:
+        """The variables in the backend's own form, from `plain` (which it may take over)."""
         raise NotImplementedError
 
     def evaluate(self, program: Any, variables: Any) -> bool:
         """True or False; raises EvalError for an error or a result that is not a boolean."""
         raise NotImplementedError
 
-    def _plain(self, event: Event) -> dict[str, Any]:
+    def plain(self, event: Event) -> dict[str, Any]:
+        """Everything an expression can read of `event`, as plain Python values: the `input`
+        fields the loaded rules name, and every string and sockaddr argument."""
         return {"input": schema.input_fields(event, self.fields),
                 STRING_ARGS: schema.string_args(event, self.string_names),
                 SOCKADDR_ARGS: schema.sockaddr_args(event, self.sockaddr_names) if self.uses_sockaddr else {}}
@@ -142,8 +148,7 @@ class CelExprBackend(Backend):
             return None
         return "bool" if rtype == self._bool else rtype.name().lower()
 
-    def variables(self, event: Event) -> Any:
-        plain = self._plain(event)
+    def activation(self, plain: dict[str, Any]) -> Any:
         for arg in plain["input"].get("args", ()):
             if type(arg["value"]) is bytes:
                 # cel-expr-python 0.1.3 cuts `bytes` at the first NUL; `bytearray` arrives whole.
@@ -216,8 +221,7 @@ class CelPythonBackend(Backend):
             return self._interpreted.program(self._interpreted.compile(translation.text),
                                              functions=self._functions)
 
-    def variables(self, event: Event) -> Any:
-        plain = self._plain(event)
+    def activation(self, plain: dict[str, Any]) -> Any:
         t = self._t
         to_cel = self._to_cel
         saddrs = {}

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import yaml
 
-from tracee import EventSelector, Signature, SignatureMetadata
+from tracee import EventSelector, Signature, SignatureMetadata, rulecache
 from tracee.api import RuleLoadContext
 from tracee.errors import FatalError
 from tracee.predicates import parse as parse_predicate
@@ -113,7 +113,7 @@ def load_rules(files: Sequence[Path], context: RuleLoadContext) -> list[Signatur
         compiled.append((rule, translation, program))
 
     signatures: list[Signature] = []
-    group = CelGroup(backend)
+    group = CelGroup(backend, cache=rulecache.enabled(context.options))
     for rule, _translation, program in compiled:
         context.reading(rule.path)
         if not _check_boolean(rule, program, backend, context):

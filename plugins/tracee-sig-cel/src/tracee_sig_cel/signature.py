@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 from tracee import Event, EventSelector, Signature, SignatureGroup, SignatureMetadata
 from tracee.log import limit
+from tracee.rulecache import ResultCache
 
 from .backends import Backend, EvalError
 
@@ -20,21 +21,49 @@ class CelGroup(SignatureGroup):
 
     name = "cel"
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, cache: bool = True) -> None:
         self.backend = backend
+        #: CEL expressions are pure: the answers are cached on the variables they can read, unless
+        #: some rule reads `input` as a whole (then every event differs: timestamps).
+        self.cache = ResultCache("cel") if cache else None
 
     def evaluate(self, event: Event, members: Sequence[Signature]) -> None:
         backend = self.backend
-        variables = backend.variables(event)
+        cache = self.cache
+        key = None
+        if cache is not None and backend.fields is not None:
+            plain = backend.plain(event)
+            projection = ResultCache.key(plain)
+            if projection is None:
+                cache.uncacheable += 1
+            else:
+                key = (members if type(members) is tuple else tuple(members), projection)
+                found = cache.get(key)
+                if found is not None:
+                    for sig, matched in zip(key[0], found):
+                        if matched:
+                            sig.match(event, None)
+                    return
+            variables = backend.activation(plain)
+        else:
+            variables = backend.variables(event)
+        answers = []
         for sig in members:
             assert isinstance(sig, CelSignature)
             try:
                 matched = backend.evaluate(sig.program, variables)
             except EvalError as exc:
                 sig.failed(event, exc)
+                key = None  # errors are counted per event: never cached
                 continue
+            answers.append(matched)
             if matched:
                 sig.match(event, None)
+        if key is not None and cache is not None:
+            cache.put(key, tuple(answers))
+
+    def stats(self) -> dict[str, int]:
+        return self.cache.stats() if self.cache is not None else {}
 
 
 class CelSignature(Signature):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
 from tracee import Event, EventSelector, Signature, SignatureMetadata
+from tracee import rulecache
 from tracee.api import RuleLoadContext
 from tracee.predicates import parse as parse_predicate
 
@@ -72,7 +73,7 @@ def load_rules(files: Sequence[Path], context: RuleLoadContext) -> list[Signatur
             continue
         helpers.append((str(path), source))
 
-    runtime = RegoRuntime([(n, compilable(t)) for n, t in helpers])
+    runtime = RegoRuntime([(n, compilable(t)) for n, t in helpers], cache=rulecache.enabled(context.options))
     packages: dict[str, Path] = {}
     signatures: list[Signature] = []
     for path in rule_files:

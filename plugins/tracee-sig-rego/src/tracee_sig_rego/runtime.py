@@ -15,6 +15,7 @@ dispatches events gets its own interpreter and bundles (the engine dispatches fr
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import threading
@@ -23,10 +24,11 @@ from typing import Any, Sequence
 
 from tracee import Event, Signature, SignatureGroup
 from tracee.log import limit
+from tracee.rulecache import ResultCache
 
 from .regocpp import Bundle, Interpreter, QueryError, RegoError, Runner, new_interpreter, parse_errors
 from .signature import RegoSignature
-from .source import input_fields
+from .source import argument_names, input_fields, pure
 
 __all__ = ["AGGREGATE_PACKAGE", "InputShape", "RegoRuntime", "rego_input"]
 
@@ -40,18 +42,27 @@ BUILTIN_HELPERS_NAME = "tracee_sig_rego/helpers.rego"
 
 @dataclass(frozen=True)
 class InputShape:
-    """What a group's `input` holds: the event fields its modules read (None: all), and whether
-    the helper's name → value object of arguments is needed (some module calls
-    get_tracee_argument)."""
+    """What a group's `input` holds: the event fields its modules read (None: all), whether the
+    helper's name → value object of arguments is needed (some module calls get_tracee_argument),
+    and which arguments it holds (None: all; else only the names the modules pass as literals)."""
 
     fields: tuple[str, ...] | None = None
     argmap: bool = True
+    arg_names: frozenset[str] | None = None
 
     @classmethod
     def of(cls, sources: list[str]) -> "InputShape":
         used = [input_fields(s) for s in sources]
         fields = None if any(f is None for f in used) else tuple(sorted(set().union(*used)))  # type: ignore[arg-type]
-        return cls(fields, any("get_tracee_argument" in s for s in sources))
+        names = [argument_names(s) for s in sources]
+        arg_names = None if any(n is None for n in names) or "tracee_sig_rego_args" in (fields or ("",)) \
+            else frozenset().union(*names)  # type: ignore[arg-type]
+        return cls(fields, any("get_tracee_argument" in s for s in sources), arg_names)
+
+    @property
+    def known(self) -> bool:
+        """Whether the modules' reads of `input` are derived (the input is a projection, not the event)."""
+        return self.fields is not None
 
 
 FULL_INPUT = InputShape()
@@ -67,8 +78,11 @@ def rego_input(event: dict[str, Any], shape: InputShape = FULL_INPUT) -> dict[st
     if shape.argmap:
         argmap: dict[str, Any] = {}
         dups: dict[str, bool] | None = None
+        wanted = shape.arg_names
         for arg in event.get("args") or ():
             name = arg.get("name")
+            if wanted is not None and name not in wanted:
+                continue
             if name in argmap or (dups and name in dups):
                 dups = dups or {}
                 dups[name] = True
@@ -91,6 +105,9 @@ class Group:
     builder: Interpreter | None = None  # kept alive as long as its bundle
     failed: str | None = None  # why the bundle could not be built
     shape: InputShape = FULL_INPUT
+    #: Whether answers may be cached: every module's reads are known and it calls no builtin that
+    #: is not a function of its input (see `source.pure`).
+    cacheable: bool = False
 
     @property
     def keys(self) -> tuple[int, ...]:
@@ -100,6 +117,7 @@ class Group:
 @dataclass
 class _ThreadState:
     runner: Runner
+    cache: ResultCache
     #: The engine's member tuples (one per route) -> their compiled group.
     groups: dict[tuple[Signature, ...], Group] = field(default_factory=dict)
     compiled: dict[tuple[int, ...], Group] = field(default_factory=dict)
@@ -125,12 +143,15 @@ class RegoRuntime(SignatureGroup):
 
     name = "rego"
 
-    def __init__(self, helpers: list[tuple[str, str]]) -> None:
+    def __init__(self, helpers: list[tuple[str, str]], cache: bool = True) -> None:
         #: (module name, source) of the helper modules compiled into every bundle.
         self.helpers = helpers
         self.sources: dict[int, tuple[str, str]] = {}
         self.eval_failures: dict[int, int] = {}
+        self.cache = cache  # --rule-cache
         self._local = threading.local()
+        self._caches: list[ResultCache] = []  # one per dispatching thread
+        self._caches_lock = threading.Lock()
 
     def add(self, sig: RegoSignature, module_name: str, source: str) -> None:
         self.sources[sig.key] = (module_name, source)
@@ -170,8 +191,22 @@ class RegoRuntime(SignatureGroup):
     def _state(self) -> _ThreadState:
         state: _ThreadState | None = getattr(self._local, "state", None)
         if state is None:
-            state = self._local.state = _ThreadState(Runner())
+            state = self._local.state = _ThreadState(Runner(), cache=ResultCache("rego"))
+            with self._caches_lock:
+                self._caches.append(state.cache)
         return state
+
+    def stats(self) -> dict[str, int]:
+        """The result cache's counters (hits, misses...), over every dispatching thread."""
+        total: dict[str, int] = {}
+        if not self.cache:
+            return total
+        with self._caches_lock:
+            caches = list(self._caches)
+        for cache in caches:
+            for key, value in cache.stats().items():
+                total[key] = total.get(key, 0) + value
+        return total
 
     def _group(self, state: _ThreadState, members: tuple[RegoSignature, ...]) -> Group:
         keys = tuple(s.key for s in members)
@@ -185,8 +220,10 @@ class RegoRuntime(SignatureGroup):
         if not members:
             return group
         # The built-in helpers' own input use is what rego_input provides; extra helpers count.
-        group.shape = InputShape.of([source for name, source in self.helpers if name != BUILTIN_HELPERS_NAME]
-                                    + [self.sources[s.key][1] for s in members])
+        sources = ([source for name, source in self.helpers if name != BUILTIN_HELPERS_NAME]
+                   + [self.sources[s.key][1] for s in members])
+        group.shape = InputShape.of(sources)
+        group.cacheable = self.cache and group.shape.known and all(pure(s) for s in sources)
         builder = new_interpreter()
         entrypoints = ["tracee_sig_rego/group/m"] + [f"tracee_sig_rego/group/r{s.key}" for s in members]
         try:
@@ -212,8 +249,21 @@ class RegoRuntime(SignatureGroup):
                 self._failed(sig, event, group.failed or "not compiled")
             return {}
         runner = state.runner
+        key = None
         try:
-            runner.set_input(rego_input(event.to_dict(), group.shape))
+            document = rego_input(event.to_dict(), group.shape)
+            if group.cacheable:
+                cache = state.cache
+                projection = ResultCache.key(document)
+                if projection is None:
+                    cache.uncacheable += 1
+                else:
+                    key = (id(group), projection)
+                    found = cache.get(key)
+                    if found is not None:
+                        # Fresh objects: a finding's data is its own, whatever an output does to it.
+                        return copy.deepcopy(found) if found else found
+            runner.set_input(document)
         except (QueryError, ValueError, TypeError, RecursionError) as exc:
             log.error(f"rego: cannot pass event {event.event_name} to Rego ({exc}); "
                       f"treated as no match (further failures are only counted)",
@@ -222,10 +272,11 @@ class RegoRuntime(SignatureGroup):
         try:
             value = runner.query(group.bundle, _ENTRY_ALL)
         except QueryError:
-            return self._evaluate_each(runner, group, event)
-        if not value:
-            return {}
-        return {int(k): v for k, v in value.items()}
+            return self._evaluate_each(runner, group, event)  # a failing rule: never cached
+        results = {int(k): v for k, v in value.items()} if value else {}
+        if key is not None:
+            state.cache.put(key, copy.deepcopy(results) if results else results)
+        return results
 
     def _evaluate_each(self, runner: Runner, group: Group, event: Event) -> dict[int, Any]:
         """Some rule failed: evaluate the rules one by one to find it and keep the others' results."""

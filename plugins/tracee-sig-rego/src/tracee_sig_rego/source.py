@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Iterator
 
-__all__ = ["compilable", "input_fields", "plain_spaces", "sandbox_problems"]
+__all__ = ["argument_names", "compilable", "input_fields", "plain_spaces", "pure", "sandbox_problems"]
 
 # Unicode spaces → ASCII spaces of the same UTF-8 length, so rego-cpp's byte offsets still point
 # into the original text. Rules copied from web pages (the Docker-socket rule of Aqua's blog)
@@ -76,6 +77,60 @@ def input_fields(source: str) -> frozenset[str] | None:
                 return None
             fields.add(found.group(1))
     return frozenset(fields)
+
+
+_ARG_CALL = re.compile(r"\bget_tracee_argument\b")
+_OPEN_CALL = re.compile(r"\s*\(\s*\Z")
+_CLOSE_CALL = re.compile(r"\A\s*\)")
+
+
+def argument_names(source: str) -> frozenset[str] | None:
+    """The argument names the module passes to `get_tracee_argument` (`get_tracee_argument("flags")`
+    → "flags"), or None when it names the function any other way (a name computed at run time, an
+    import alias, its own definition): then it may read any argument.
+
+    Why: the runtime passes a group only the arguments its modules ask for by name, so the input
+    is smaller (each `input` access costs more the larger it is) and repeats more often (the result
+    cache is keyed on it). Comments are ignored; a name in a string elsewhere is not a call.
+    """
+    names: set[str] = set()
+    segments = list(_segments(source))
+    for i, (kind, text) in enumerate(segments):
+        if kind != "code":
+            continue
+        for found in _ARG_CALL.finditer(text):
+            literal = segments[i + 1] if i + 1 < len(segments) else ("", "")
+            after = segments[i + 2] if i + 2 < len(segments) else ("", "")
+            if not (_OPEN_CALL.match(text, found.end()) and literal[0] == "string" and after[0] == "code"
+                    and _CLOSE_CALL.match(after[1])):
+                return None
+            name = _string_value(literal[1])
+            if name is None:
+                return None
+            names.add(name)
+    return frozenset(names)
+
+
+def _string_value(literal: str) -> str | None:
+    if literal.startswith("`"):
+        return literal[1:-1] if len(literal) >= 2 and literal.endswith("`") else None
+    try:
+        value = json.loads(literal)  # Rego's string escapes are JSON's
+    except ValueError:
+        return None
+    return value if type(value) is str else None
+
+
+# Builtins whose answer is not a function of `input` and data (the clock, random numbers, the
+# runtime, the network) or that print: a group whose modules name one caches nothing. Matched
+# loosely (any use of the namespace), so a false alarm costs only the cache.
+_IMPURE = re.compile(r"\b(?:time|rand|uuid|opa|http|net)\s*(?:\.|\[)|\bio\s*\.\s*jwt\b|\bcrypto\s*\.\s*x509\b"
+                     r"|\b(?:trace|print)\s*\(")
+
+
+def pure(source: str) -> bool:
+    """Whether the module's rules are functions of `input` (and static data) only."""
+    return not any(kind == "code" and _IMPURE.search(text) for kind, text in _segments(source))
 
 
 # `x with input as input` replaces input by itself: the identity, which OPA compiles away. rego-cpp

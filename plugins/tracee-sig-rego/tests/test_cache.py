@@ -1,0 +1,76 @@
+"""The result cache: keyed on exactly the input a group's rules read, never for impure rules."""
+
+from __future__ import annotations
+
+from tracee.testing import make_event, run_signatures
+from tracee_sig_rego.runtime import InputShape, rego_input
+from tracee_sig_rego.source import argument_names, pure
+
+from rego_kit import load_rules, rule_text, write_rule
+
+READS_PATH = ('tracee_match = {"path": p} {\n\tp := helpers.get_tracee_argument("pathname")\n'
+              '\tstartswith(p, "/etc/")\n}')
+
+
+def test_argument_names_are_the_literal_names_passed_to_the_helper():
+    assert argument_names('x := helpers.get_tracee_argument("pathname")\n'
+                          'y := helpers.get_tracee_argument( `flags` ) # get_tracee_argument(n)') \
+        == {"pathname", "flags"}
+    assert argument_names("f(n) = v { v := helpers.get_tracee_argument(n) }") is None
+    assert argument_names("import data.tracee.helpers.get_tracee_argument as g") is None
+    assert argument_names('x := helpers.get_tracee_argument("a" )') == {"a"}
+    assert argument_names('x := helpers.get_tracee_argument(concat("", ["a"]))') is None
+    assert argument_names('s := "get_tracee_argument(n)"') == frozenset()
+
+
+def test_rules_calling_the_clock_or_randomness_are_not_pure():
+    assert pure(READS_PATH)
+    assert not pure("tracee_match { time.now_ns() > 0 }")
+    assert not pure("tracee_match { rand.intn(\"x\", 10) == 1 }")
+    assert not pure("tracee_match { print(input.eventName) }")
+    assert pure('tracee_match { x := "time.now_ns()"; x != "" }  # time.now_ns()')
+
+
+def test_the_input_holds_only_the_arguments_named():
+    shape = InputShape.of([READS_PATH])
+    assert shape.fields == () and shape.arg_names == {"pathname"}
+    event = make_event("security_file_open", pathname="/etc/passwd", flags="O_RDONLY").to_dict()
+    assert rego_input(event, shape) == {"tracee_sig_rego_args": {"pathname": "/etc/passwd"}}
+    # The same name twice: the helper searches the list, which is passed whole
+    event["args"].append({"name": "pathname", "type": "const char*", "value": "/x"})
+    assert rego_input(event, shape)["tracee_sig_rego_dups"] == {"pathname": True}
+
+
+def test_repeated_events_are_answered_from_the_cache_with_their_own_data(rules_dir):
+    sigs = load_rules(write_rule(rules_dir, "p.rego", rule_text("C-1", "C_1", ["security_file_open"], READS_PATH)))
+    events = [make_event("security_file_open", context={"process_id": n}, pathname=p, flags="O_RDONLY")
+              for n, p in enumerate(["/etc/a", "/tmp/b", "/etc/a", "/tmp/b", "/etc/a"])]
+    findings = run_signatures(sigs, events)
+    assert [f.data for f in findings] == [{"path": "/etc/a"}] * 3
+    assert [f.event.process_id for f in findings] == [0, 2, 4]
+    assert findings[0].data is not findings[1].data
+    stats = sigs[0].runtime.stats()
+    assert stats["rego_cache_hit(s)"] == 3 and stats["rego_cache_miss(es)"] == 2
+
+
+def test_an_impure_rule_is_evaluated_every_time(rules_dir):
+    match = 'tracee_match { helpers.get_tracee_argument("pathname") == "/etc/a"; time.now_ns() > 0 }'
+    sigs = load_rules(write_rule(rules_dir, "t.rego", rule_text("C-2", "C_2", ["security_file_open"], match)))
+    findings = run_signatures(sigs, [make_event("security_file_open", pathname="/etc/a")] * 3)
+    assert len(findings) == 3
+    assert sigs[0].runtime.stats().get("rego_cache_hit(s)", 0) == 0
+
+
+def test_a_rule_reading_the_whole_input_is_not_cached(rules_dir):
+    match = 'tracee_match { x := input; x.eventName == "security_file_open" }'
+    sigs = load_rules(write_rule(rules_dir, "w.rego", rule_text("C-3", "C_3", ["security_file_open"], match)))
+    findings = run_signatures(sigs, [make_event("security_file_open", pathname="/etc/a")] * 3)
+    assert len(findings) == 3
+    assert sigs[0].runtime.stats().get("rego_cache_hit(s)", 0) == 0
+
+
+def test_the_cache_can_be_switched_off(rules_dir, monkeypatch):
+    monkeypatch.setenv("TRACEE_RULE_CACHE", "off")
+    sigs = load_rules(write_rule(rules_dir, "p.rego", rule_text("C-1", "C_1", ["security_file_open"], READS_PATH)))
+    findings = run_signatures(sigs, [make_event("security_file_open", pathname="/etc/a")] * 3)
+    assert len(findings) == 3 and sigs[0].runtime.stats() == {}
