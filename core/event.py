@@ -400,12 +400,26 @@ class Event:
         out["eventId"] = str(self.event_id)
         out["containerId"] = self.container_id
         out["contextFlags"] = {"containerStarted": self.container_started}
-        args = self.args
-        for arg in args:
-            if type(arg.get("value")) is bytes:
-                args = [_wire_arg(a) for a in args]
-                break
-        out["args"] = args if args else None
+        out["args"] = _wire_args(self)
+        return out
+
+    def wire_fields(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The entries of `to_dict()` for `keys` only (absent keys are left out), without building
+        the rest: rule runtimes that read a few fields build their input from this."""
+        out: dict[str, Any] = {}
+        for key in keys:
+            special = _SLOT_WIRE.get(key)
+            if special is not None:
+                out[key] = special(self)
+                continue
+            spec = _WIRE_BY_KEY.get(key)
+            if spec is None:
+                continue
+            default, kind, low, high = spec
+            value = self._d.get(key)
+            if type(value) is not kind or (kind is int and not low <= value < high):
+                value = _checked(key, value, default)
+            out[key] = value
         return out
 
     def to_json(self) -> str:
@@ -424,6 +438,26 @@ class Event:
 # (wire key, default, type, low, high) for to_dict; type None for the fields kept in slots.
 _WIRE = tuple((key, default, None if attr in Event.__slots__ else type(default), *_FIELD_RANGE.get(key, (0, 0)))
               for key, attr, default in FIELDS)
+
+_WIRE_BY_KEY = {key: (default, kind, low, high) for key, default, kind, low, high in _WIRE if kind is not None}
+
+
+def _wire_args(event: Event) -> list[dict] | None:
+    args = event.args
+    for arg in args:
+        if type(arg.get("value")) is bytes:
+            return [_wire_arg(a) for a in args]
+    return args if args else None
+
+
+# The wire keys `to_dict` writes from the event's slots, and how.
+_SLOT_WIRE: dict[str, Any] = {
+    "eventName": lambda e: e.event_name,
+    "eventId": lambda e: str(e.event_id),
+    "containerId": lambda e: e.container_id,
+    "contextFlags": lambda e: {"containerStarted": e.container_started},
+    "args": _wire_args,
+}
 
 for _key, _attr, _default in FIELDS:
     if _attr not in Event.__slots__:

@@ -60,6 +60,13 @@ class InputShape:
         return cls(fields, any("get_tracee_argument" in s for s in sources), arg_names)
 
     @property
+    def wire_keys(self) -> tuple[str, ...] | None:
+        """The event's wire fields `rego_input` reads (None: all of them)."""
+        if self.fields is None:
+            return None
+        return self.fields + ("args",) if self.argmap and "args" not in self.fields else self.fields
+
+    @property
     def known(self) -> bool:
         """Whether the modules' reads of `input` are derived (the input is a projection, not the event)."""
         return self.fields is not None
@@ -105,6 +112,7 @@ class Group:
     builder: Interpreter | None = None  # kept alive as long as its bundle
     failed: str | None = None  # why the bundle could not be built
     shape: InputShape = FULL_INPUT
+    wire_keys: tuple[str, ...] | None = None  # shape.wire_keys, looked up once
     #: Whether answers may be cached: every module's reads are known and it calls no builtin that
     #: is not a function of its input (see `source.pure`).
     cacheable: bool = False
@@ -223,6 +231,7 @@ class RegoRuntime(SignatureGroup):
         sources = ([source for name, source in self.helpers if name != BUILTIN_HELPERS_NAME]
                    + [self.sources[s.key][1] for s in members])
         group.shape = InputShape.of(sources)
+        group.wire_keys = group.shape.wire_keys
         group.cacheable = self.cache and group.shape.known and all(pure(s) for s in sources)
         builder = new_interpreter()
         entrypoints = ["tracee_sig_rego/group/m"] + [f"tracee_sig_rego/group/r{s.key}" for s in members]
@@ -251,7 +260,8 @@ class RegoRuntime(SignatureGroup):
         runner = state.runner
         key = None
         try:
-            document = rego_input(event.to_dict(), group.shape)
+            keys = group.wire_keys
+            document = rego_input(event.to_dict() if keys is None else event.wire_fields(keys), group.shape)
             if group.cacheable:
                 cache = state.cache
                 projection = ResultCache.key(document)
