@@ -211,3 +211,14 @@ def test_set_arg_updates_lookup():
     e.set_arg("a", 2)
     e.set_arg("b", "new", "const char*")
     assert (e.get_arg("a"), e.get_arg("b"), e.args_num) == (2, "new", 2)
+
+
+def test_wire_fields_are_the_entries_of_to_dict():
+    event = Event.from_json(b'{"eventName":"write","eventId":"1","processName":5,"cgroupId":1,"containerId":"c",'
+                            b'"contextFlags":{"containerStarted":true},"args":[{"name":"buf","type":"bytes",'
+                            b'"value":"AEE="}]}')
+    event.set_arg("buf", b"\x00A")
+    wire = event.to_dict()
+    assert event.wire_fields([*wire, "no such field"]) == wire
+    assert event.wire_fields(["args", "eventId", "processName"]) == {
+        "args": wire["args"], "eventId": "1", "processName": ""}  # a wrong-typed field as to_dict reads it

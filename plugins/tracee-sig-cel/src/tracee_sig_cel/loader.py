@@ -35,6 +35,8 @@ _SELECTOR_KEYS = ("source", "name", "origin")
 # are dropped early (in the kernel with the eBPF input). Rules without them get every event.
 _FILTERS_KEY = "filters"
 _ORIGINS = ("", "*", "container", "container-init", "host")
+#: The backend notices printed so far (a reload that keeps the backend says nothing new).
+_ANNOUNCED: set[tuple[str, str]] = set()
 
 
 @dataclass
@@ -55,21 +57,30 @@ class _Skip(Exception):
 def share_process_with_rego(requested: str, context: RuleLoadContext) -> tuple[str, str]:
     """The backend to use when Rego rules (regopy) run in this process too, and why (or "").
 
-    regopy's and cel-expr-python's native libraries do not coexist: measured here, whichever
-    loads second makes the other grow by 6-10 KB of native memory per evaluation (re2, which
-    cel-python uses, has the same effect on regopy when loaded first). regopy loaded first with
-    cel-python stays flat. So regopy is loaded now, and `auto` means cel-python.
+    regopy's and cel-expr-python's native libraries disagree on the C++ allocator: whichever loads
+    second grows by ~5.6 KB per evaluation (measured: 10,000 CEL evaluations, +56 MB). tracee-sig-rego
+    makes rego-cpp's allocator the whole process's when it is loaded before any other C++ library
+    (`tracee_sig_rego.regocpp.SHARED_ALLOCATOR`): then both stay flat and `auto` is cel-expr-python.
+    Otherwise (something loaded a C++ library first) regopy loaded first with cel-python stays
+    flat, so `auto` means cel-python.
     """
     try:
-        import regopy  # noqa: F401
+        from tracee_sig_rego.regocpp import SHARED_ALLOCATOR  # loads regopy now, before cel-expr-python
     except Exception:  # noqa: BLE001 - tracee-sig-rego reports an unusable regopy itself
+        SHARED_ALLOCATOR = False
+        try:
+            import regopy  # noqa: F401
+        except Exception:  # noqa: BLE001
+            return requested, ""
+    if SHARED_ALLOCATOR:
         return requested, ""
     if requested == AUTO:
-        return PURE, (f"Rego rules share this process: {FAST} and regopy grow each other's memory; "
-                      f"run CEL rules in a process of their own for {FAST}")
+        return PURE, (f"Rego rules share this process and a C++ library was loaded before regopy: {FAST} "
+                      f"would grow by several KB per evaluation; run CEL rules in a process of their own "
+                      f"for {FAST}")
     if requested == FAST:
         context.log.warning(f"--cel-backend {FAST} with Rego rules in the same process: memory grows "
-                            f"by several KB per evaluation (a conflict of their native libraries)")
+                            f"by several KB per evaluation (a C++ library was loaded before regopy)")
     return requested, ""
 
 
@@ -120,7 +131,9 @@ def load_rules(files: Sequence[Path], context: RuleLoadContext) -> list[Signatur
             continue
         signatures.append(CelSignature(rule.metadata, rule.selectors, rule.expression, program, group,
                                        str(rule.path)))
-    if signatures:  # one notice per load, and only when CEL rules are there
+    notice = (backend.name, why)
+    if signatures and notice not in _ANNOUNCED:  # once per process (reloads), and only with CEL rules
+        _ANNOUNCED.add(notice)
         context.log.info(f"CEL: {len(signatures)} of {len(rules)} rule(s) from {len(files)} file(s) "
                          f"loaded, backend {backend.name}" + (f" ({why})" if why else ""))
     return signatures

@@ -20,10 +20,44 @@ import sys
 import tempfile
 from typing import Any, Iterator
 
-from regopy import Bundle, Interpreter, LogLevel, RegoError
-from regopy import rego_shared as _rs
 
-__all__ = ["Bundle", "Interpreter", "LogLevel", "new_interpreter", "captured_stdout", "printed_error", "RegoError", "QueryError", "Runner",
+
+def _mapped(name: str) -> bool:
+    """Whether a shared object whose file name contains `name` is loaded in this process."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            return any(name in line for line in maps)
+    except OSError:
+        return True  # cannot tell: assume the worst
+
+
+# rego-cpp's library brings its own operator new/delete (snmalloc) and is loaded RTLD_LOCAL. The C++
+# runtime (libstdc++), loaded with it, then allocates with snmalloc while another C++ extension
+# loaded later (cel-expr-python) frees with the system allocator, or the reverse when that one came
+# first: measured 5.6 KB more RSS per CEL evaluation with regopy loaded (benchmarks/bench_rules.py,
+# NOTES in tracee_sig_cel.loader). Promoted to RTLD_GLOBAL before any other C++ library, its
+# new/delete are everyone's, and both stay flat. Only possible while libstdc++ is not yet loaded.
+_CXX_FIRST = not _mapped("librego_shared") and _mapped("libstdc++")
+
+from regopy import Bundle, Interpreter, LogLevel, RegoError  # noqa: E402
+from regopy import rego_shared as _rs  # noqa: E402
+
+
+def _share_allocator() -> bool:
+    if _CXX_FIRST:
+        return False
+    try:
+        ctypes.CDLL(_rs.rego._name, mode=ctypes.RTLD_GLOBAL)
+    except (OSError, AttributeError):
+        return False
+    return True
+
+
+#: True when rego-cpp's allocator serves the whole process, so another C++ rule engine
+#: (cel-expr-python) may share it without growing its memory.
+SHARED_ALLOCATOR = _share_allocator()
+
+__all__ = ["Bundle", "Interpreter", "LogLevel", "SHARED_ALLOCATOR", "new_interpreter", "captured_stdout", "printed_error", "RegoError", "QueryError", "Runner",
            "line_col", "parse_errors"]
 
 _lib = _rs.rego
