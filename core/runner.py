@@ -133,13 +133,21 @@ def load_signatures(host: PluginHost, *, rules_dirs: Sequence[str] = (), rules: 
                               active_loaders=frozenset(files_by_loader),
                               problems=problems if problems is not None else [], report=report)
     isolate = workers.enabled(options or {})
+    # Every rule worker starts and compiles at once (each takes a few hundred ms), then each is read.
+    started: dict[str, workers.WorkerGroup] = {}
+    for _, loader in loaders:
+        files = files_by_loader.get(loader.name)
+        if files and loader.isolate and isolate:
+            group = started[loader.name] = workers.WorkerGroup(loader, [str(f) for f in files], context,
+                                                               workers.budget_ms(options or {}))
+            group.begin()
     for _, loader in loaders:
         files = files_by_loader.get(loader.name)
         if not files:
             continue
         try:
             if loader.isolate and isolate:
-                sigs = workers.load_isolated(loader, files, context, workers.budget_ms(options or {}))
+                sigs = workers.load_isolated(loader, files, context, group=started[loader.name])
             else:
                 sigs = loader.load(files, context)
         except FatalError:

@@ -210,9 +210,11 @@ def _reemit(message: dict[str, Any], quiet: bool) -> None:
 
 # -- loading -------------------------------------------------------------------------------------------
 def load_isolated(loader: RuleLoader, files: Sequence[Path], context: RuleLoadContext,
-                  budget_ms: float = DEFAULT_BUDGET_MS) -> list[Signature]:
-    """Load `files` with `loader` in a worker; the signatures, evaluated there."""
-    group = WorkerGroup(loader, [str(f) for f in files], context, budget_ms)
+                  budget_ms: float = DEFAULT_BUDGET_MS, group: "WorkerGroup | None" = None) -> list[Signature]:
+    """Load `files` with `loader` in a worker; the signatures, evaluated there. `group`: one made
+    (and `begin()`-started) beforehand for these files."""
+    if group is None:
+        group = WorkerGroup(loader, [str(f) for f in files], context, budget_ms)
     return group.load()
 
 
@@ -250,8 +252,18 @@ class WorkerGroup(SignatureGroup):
         # the last ones of the processes before it (a restart starts them at zero).
         self._remote: dict[str, int] = {}
         self._remote_base: dict[str, int] = {}
+        self._begun = False  # a worker started by begin() (or _spawn) whose load answer is unread
 
     # -- start and load -----------------------------------------------------------------------------
+    def begin(self) -> None:
+        """Start the worker and send it the files, without waiting for it: `load` then collects
+        the answer, so several workers compile their rules at the same time."""
+        if self._proc is None:
+            try:
+                self._spawn()
+            except WorkerDied:
+                pass  # load() starts it again and reports
+
     def load(self) -> list[Signature]:
         while True:
             try:
@@ -294,16 +306,13 @@ class WorkerGroup(SignatureGroup):
             for key, value in self._remote.items():
                 self._remote_base[key] = self._remote_base.get(key, 0) + value
             self._remote = {}
-        if self._proc is not None:
-            self._proc.close()
-        files = [f for f in self.files if f not in self.skipped]
-        proc = self._proc = _Process(self.loader)
-        request = LoadRequest(self.loader, files, self.context.strict, dict(self.context.options or {}))
-        try:
-            proc.send(("path", list(sys.path)))
-            proc.send(("load", request))
-        except WorkerDied:
-            pass  # read what it said before dying below
+        if self._begun:
+            self._begun = False  # begin() started this one: its answer is what we wait for
+            proc = self._proc
+            assert proc is not None
+        else:
+            proc = self._spawn()
+            self._begun = False
         current: str | None = None
         started = time.monotonic()
         while True:
@@ -335,6 +344,21 @@ class WorkerGroup(SignatureGroup):
                 if not first and [d["id"] for d in described] != self._ids:
                     raise WorkerDied("the restarted worker loaded other rules than the first")
                 return described
+
+    def _spawn(self) -> _Process:
+        """A new worker process, sent the load request (its answer is read by `_start`)."""
+        if self._proc is not None:
+            self._proc.close()
+        files = [f for f in self.files if f not in self.skipped]
+        proc = self._proc = _Process(self.loader)
+        self._begun = True
+        request = LoadRequest(self.loader, files, self.context.strict, dict(self.context.options or {}))
+        try:
+            proc.send(("path", list(sys.path)))
+            proc.send(("load", request))
+        except WorkerDied:
+            pass  # read what it said before dying (in _start)
+        return proc
 
     def interrupt(self) -> None:
         """Stop evaluating now (a second SIGINT/SIGTERM): queued events are counted as not

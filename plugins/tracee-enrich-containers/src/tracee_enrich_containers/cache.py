@@ -32,6 +32,7 @@ __all__ = ["ContainerCache"]
 
 # LEARN looks up only if unknown; STORE takes metadata a runtime's event carried (no look-up).
 REFRESH, LEARN, STORE, REMOVE, PREFETCH = "refresh", "learn", "store", "remove", "prefetch"
+_WAKE = "wake"  # close(): no work, the worker sees the stop flag
 # Docker, containerd's CRI, CRI-O and podman name containers with 64 hex digits, and the sensor
 # finds container ids in cgroup paths in that form only.
 _CONTAINER_ID = re.compile(r"[0-9a-f]{64}\Z")
@@ -111,6 +112,10 @@ class ContainerCache:
 
     def close(self) -> None:
         self._stop.set()
+        try:  # wakes the worker now rather than at its next 1 s poll (every run's exit waited for it)
+            self._queue.put_nowait((_WAKE, "", None))
+        except queue.Full:
+            pass  # the worker is busy, not waiting
         for runtime in self.runtimes:
             try:
                 runtime.close()
