@@ -74,3 +74,51 @@ def test_the_cache_can_be_switched_off(rules_dir, monkeypatch):
     sigs = load_rules(write_rule(rules_dir, "p.rego", rule_text("C-1", "C_1", ["security_file_open"], READS_PATH)))
     findings = run_signatures(sigs, [make_event("security_file_open", pathname="/etc/a")] * 3)
     assert len(findings) == 3 and sigs[0].runtime.stats() == {}
+
+
+# -- necessary conditions read from the rules' literal comparisons ----------------------------------
+TWO_BODIES = ('tracee_match {\n\tinput.eventName == "ptrace"\n\thelpers.get_tracee_argument("request") == "PTRACE_POKETEXT"\n}\n\n'
+              'tracee_match = {"p": p} {\n\t"security_file_open" == input.eventName; p := helpers.get_tracee_argument("pathname")\n'
+              '\tstartswith(p, "/proc/")\n}')
+
+
+def test_conditions_are_read_per_body_and_only_where_sound():
+    from tracee_sig_rego.source import necessary_condition
+
+    cond = necessary_condition(TWO_BODIES)
+    assert cond is not None and cond.bodies == (
+        (("event", "ptrace"), ("arg", "request", "PTRACE_POKETEXT")), (("event", "security_file_open"),))
+    for unsound in (TWO_BODIES.replace('"ptrace"\n', '"ptrace" with input as {}\n'),  # input replaced
+                    TWO_BODIES + ' else = false {\n\ttrue\n}',  # an else chain
+                    TWO_BODIES + '\n\ndefault tracee_match = true',  # matches when no body does
+                    TWO_BODIES + '\n\ntracee_match {\n\tcount(input.args) > 9\n}',  # a body without a literal test
+                    TWO_BODIES.replace('tracee_match {\n\tinput', 'tracee_match {\n\tnot input'),
+                    TWO_BODIES.replace('tracee_match {', 'tracee_match if {')):
+        c = necessary_condition(unsound)
+        assert c is None or c.bodies[0] != cond.bodies[0], unsound
+    assert necessary_condition(TWO_BODIES + '\n\ndefault tracee_match = false') == cond
+
+
+def test_events_no_body_admits_are_not_queried_and_answers_stay(rules_dir, monkeypatch):
+    import tracee_sig_rego.runtime as runtime
+
+    path = write_rule(rules_dir, "two.rego", rule_text("C-4", "C_4", ["ptrace", "security_file_open"], TWO_BODIES))
+    dup = make_event("ptrace", request="PTRACE_ATTACH")
+    dup.args.append({"name": "request", "type": "string", "value": "PTRACE_POKETEXT"})  # the helper sees both
+    events = [make_event("ptrace", request="PTRACE_ATTACH"), make_event("ptrace", request="PTRACE_POKETEXT"), dup,
+              make_event("ptrace"), make_event("ptrace", request=4), make_event("ptrace", request=b"x"),
+              make_event("security_file_open", pathname="/proc/1/mem"), make_event("security_file_open", pathname="/x")]
+
+    def run(**patch):
+        for name, value in patch.items():
+            monkeypatch.setattr(runtime, name, value)
+        sigs = load_rules(path)
+        findings = run_signatures(sigs, events)
+        return [(f.event.event_name, f.data) for f in findings], sigs.errors, sigs[0].runtime.stats()
+
+    found, errors, stats = run()
+    assert found == [("ptrace", None), ("security_file_open", {"p": "/proc/1/mem"})]
+    assert stats["rego_evaluation(s)_ruled_out"] == 3  # ATTACH, no request, a raw 4
+    unchecked, unchecked_errors, unchecked_stats = run(necessary_condition=lambda source: None)
+    assert (found, errors) == (unchecked, unchecked_errors)  # the duplicate: Rego's own error both times
+    assert "rego_evaluation(s)_ruled_out" not in unchecked_stats

@@ -28,7 +28,7 @@ from tracee.rulecache import ResultCache
 
 from .regocpp import Bundle, Interpreter, QueryError, RegoError, Runner, new_interpreter, parse_errors
 from .signature import RegoSignature
-from .source import argument_names, input_fields, pure
+from .source import Condition, argument_names, input_fields, necessary_condition, pure
 
 __all__ = ["AGGREGATE_PACKAGE", "InputShape", "RegoRuntime", "rego_input"]
 
@@ -113,6 +113,8 @@ class Group:
     failed: str | None = None  # why the bundle could not be built
     shape: InputShape = FULL_INPUT
     wire_keys: tuple[str, ...] | None = None  # shape.wire_keys, looked up once
+    #: Each member's necessary condition (None: unknown), when at least one is known.
+    conditions: tuple[Condition | None, ...] | None = None
     #: Whether answers may be cached: every module's reads are known and it calls no builtin that
     #: is not a function of its input (see `source.pure`).
     cacheable: bool = False
@@ -159,6 +161,7 @@ class RegoRuntime(SignatureGroup):
         self.cache = cache  # --rule-cache
         self._local = threading.local()
         self._caches: list[ResultCache] = []  # one per dispatching thread
+        self.ruled_out = 0  # events no member's necessary condition admitted (no query made)
         self._caches_lock = threading.Lock()
 
     def add(self, sig: RegoSignature, module_name: str, source: str) -> None:
@@ -206,7 +209,7 @@ class RegoRuntime(SignatureGroup):
 
     def stats(self) -> dict[str, int]:
         """The result cache's counters (hits, misses...), over every dispatching thread."""
-        total: dict[str, int] = {}
+        total: dict[str, int] = {"rego_evaluation(s)_ruled_out": self.ruled_out} if self.ruled_out else {}
         if not self.cache:
             return total
         with self._caches_lock:
@@ -233,6 +236,12 @@ class RegoRuntime(SignatureGroup):
         group.shape = InputShape.of(sources)
         group.wire_keys = group.shape.wire_keys
         group.cacheable = self.cache and group.shape.known and all(pure(s) for s in sources)
+        # A helper module that defines a match of its own could add to a rule's: then nothing is
+        # ruled out before the query.
+        if not any("tracee_match" in source for name, source in self.helpers if name != BUILTIN_HELPERS_NAME):
+            conditions = tuple(necessary_condition(self.sources[s.key][1]) for s in members)
+            if any(c is not None for c in conditions):
+                group.conditions = conditions
         builder = new_interpreter()
         entrypoints = ["tracee_sig_rego/group/m"] + [f"tracee_sig_rego/group/r{s.key}" for s in members]
         try:
@@ -257,6 +266,14 @@ class RegoRuntime(SignatureGroup):
             for sig in group.members:
                 self._failed(sig, event, group.failed or "not compiled")
             return {}
+        conditions = group.conditions
+        if conditions is not None:
+            for condition in conditions:
+                if condition is None or condition.may_match(event):
+                    break
+            else:  # no member can match: Rego would say so, slower
+                self.ruled_out += 1
+                return {}
         runner = state.runner
         key = None
         try:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Any, Iterator
 
-__all__ = ["argument_names", "compilable", "input_fields", "plain_spaces", "pure", "sandbox_problems"]
+__all__ = ["Condition", "argument_names", "compilable", "necessary_condition", "input_fields", "plain_spaces", "pure", "sandbox_problems"]
 
 # Unicode spaces → ASCII spaces of the same UTF-8 length, so rego-cpp's byte offsets still point
 # into the original text. Rules copied from web pages (the Docker-socket rule of Aqua's blog)
@@ -131,6 +132,161 @@ _IMPURE = re.compile(r"\b(?:time|rand|uuid|opa|http|net)\s*(?:\.|\[)|\bio\s*\.\s
 def pure(source: str) -> bool:
     """Whether the module's rules are functions of `input` (and static data) only."""
     return not any(kind == "code" and _IMPURE.search(text) for kind, text in _segments(source))
+
+
+# -- necessary conditions of a match ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Condition:
+    """A necessary condition of a module's `tracee_match`, read from its literal comparisons: one
+    conjunction per `tracee_match` body, each test `("event", name)` (input.eventName == name) or
+    `("arg", argument, value)` (helpers.get_tracee_argument(argument) == value, a string). When no
+    body's tests all hold the rule cannot match; when one does, Rego still decides."""
+
+    bodies: tuple[tuple[tuple[str, ...], ...], ...]
+
+    def may_match(self, event: Any) -> bool:
+        for tests in self.bodies:
+            for test in tests:
+                if test[0] == "event":
+                    if event.event_name != test[1]:
+                        break
+                elif not _arg_may_equal(event.args, test[1], test[2]):
+                    break
+            else:
+                return True
+        return False
+
+
+def _arg_may_equal(args: list[dict], name: str, literal: str) -> bool:
+    """Whether the helper can give `literal` for `name`: some argument of that name (the helper
+    searches them all when a name repeats) has it, or a value whose wire form is text (bytes)."""
+    for arg in args:
+        if arg.get("name") == name:
+            value = arg.get("value")
+            if value == literal and type(value) is str or type(value) in (bytes, bytearray):
+                return True
+    return False
+
+
+_STRING_MARK = re.compile(r"\x01(\d+)\x01")
+_HEAD = re.compile(r"^[ \t]*tracee_match\b", re.MULTILINE)
+_DEFAULT = re.compile(r"^[ \t]*default[ \t]+tracee_match\b[ \t]*:?=[ \t]*(\S+)[ \t]*$", re.MULTILINE)
+_ONE_GROUP_HEADER = re.compile(r"\s*(?::?=\s*[A-Za-z_]\w*|\[\s*[A-Za-z_]\w*\s*\])?\s*")
+_EVENT_TEST = (re.compile(r"input\s*\.\s*eventName\s*==\s*\x01(\d+)\x01"),
+               re.compile(r"\x01(\d+)\x01\s*==\s*input\s*\.\s*eventName"))
+_ARG_CALL_TEXT = r"helpers\s*\.\s*get_tracee_argument\s*\(\s*\x01(\d+)\x01\s*\)"
+_ARG_TEST = (re.compile(_ARG_CALL_TEXT + r"\s*==\s*\x01(\d+)\x01"),
+             re.compile(r"\x01(\d+)\x01\s*==\s*" + _ARG_CALL_TEXT))
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+def necessary_condition(source: str) -> Condition | None:
+    """The module's `Condition`, or None when none can be read soundly: a `with` or `else`
+    anywhere near a match, a default match other than false, a local `helpers`, a head of another
+    form, or a body without a literal test (then every event may match)."""
+    strings: list[str] = []
+    parts = []
+    for kind, text in _segments(source):
+        if kind == "string":
+            strings.append(text)
+            parts.append(f"\x01{len(strings) - 1}\x01")
+        elif kind == "comment":
+            parts.append(" " * len(text))
+        else:
+            parts.append(text)
+    code = "".join(parts)
+    if re.search(r"\bwith\b", code) or re.search(r"\bhelpers\s*(?::=|=(?!=))|^[ \t]*helpers\b(?!\s*\.)|\bsome\b[^\n]*\bhelpers\b", code, re.MULTILINE):
+        return None
+    for found in _DEFAULT.finditer(code):
+        if found.group(1) != "false":
+            return None
+    heads = [m for m in _HEAD.finditer(code)]
+    if not heads:
+        return None
+    bodies = []
+    for head in heads:
+        groups = _top_groups(code, head.end())
+        if groups is None:
+            return None
+        if len(groups) == 1:
+            start, end = groups[0]
+            if not _ONE_GROUP_HEADER.fullmatch(code[head.end():start]):
+                return None
+        elif len(groups) == 2 and re.fullmatch(r"\s*:?=\s*", code[head.end():groups[0][0]]) \
+                and not code[groups[0][1] + 1:groups[1][0]].strip():
+            start, end = groups[1]
+        else:
+            return None
+        tests = _literal_tests(code[start + 1:end], strings)
+        if not tests:  # unreadable, or a body that any event may satisfy
+            return None
+        bodies.append(tests)
+    return Condition(tuple(bodies))
+
+
+def _top_groups(code: str, at: int) -> list[tuple[int, int]] | None:
+    """The (start, end) offsets of the `{...}` groups of the rule whose head ends at `at`; None
+    when an `else` follows or the braces do not balance."""
+    groups: list[tuple[int, int]] = []
+    depth, start, i, n = 0, -1, at, len(code)
+    while i < n:
+        c = code[i]
+        if c in _OPEN:
+            if depth == 0:
+                if c != "{":
+                    return None
+                start = i
+            depth += 1
+        elif c in _CLOSE:
+            depth -= 1
+            if depth < 0:
+                return None
+            if depth == 0:
+                groups.append((start, i))
+                rest = code[i + 1:]
+                following = rest.lstrip()
+                if following.startswith("else") or following.startswith("="):
+                    return None
+                if not following.startswith("{"):
+                    return groups
+        elif depth == 0 and c == "\n" and groups == [] and code[i + 1:i + 2] not in (" ", "\t", "{", ""):
+            return groups  # a head without a body
+        i += 1
+    return None if depth else groups
+
+
+def _literal_tests(body: str, strings: list[str]) -> tuple[tuple[str, ...], ...] | None:
+    """The literal tests among the body's top-level statements (None: an unreadable literal)."""
+    statements, depth, current = [], 0, []
+    for c in body:
+        if c in _OPEN:
+            depth += 1
+        elif c in _CLOSE:
+            depth -= 1
+        if depth == 0 and c in "\n;":
+            statements.append("".join(current))
+            current = []
+        else:
+            current.append(c)
+    statements.append("".join(current))
+    tests: list[tuple[str, ...]] = []
+    for statement in (st.strip() for st in statements):
+        for pattern in _EVENT_TEST:
+            found = pattern.fullmatch(statement)
+            if found:
+                value = _string_value(strings[int(found.group(1))])
+                if value is None:
+                    return None
+                tests.append(("event", value))
+        for n, pattern in enumerate(_ARG_TEST):
+            found = pattern.fullmatch(statement)
+            if found:
+                name, value = (found.group(1), found.group(2)) if n == 0 else (found.group(2), found.group(1))
+                name_text, value_text = _string_value(strings[int(name)]), _string_value(strings[int(value)])
+                if name_text is None or value_text is None:
+                    return None
+                tests.append(("arg", name_text, value_text))
+    return tuple(tests)
 
 
 # `x with input as input` replaces input by itself: the identity, which OPA compiles away. rego-cpp
