@@ -247,7 +247,7 @@ class WorkerGroup(SignatureGroup):
         self.quarantined: set[int] = set()
         self.strikes: dict[int, int] = {}
         self.counts = {"rule_worker_restart(s)": 0, "rule(s)_quarantined": 0, "evaluation(s)_over_budget": 0,
-                       "event(s)_not_evaluated": 0}
+                       "event(s)_not_evaluated": 0, "engine_wait(s)_for_the_worker": 0}
         # The worker's groups' own counters (result cache...): the latest its process sent, and
         # the last ones of the processes before it (a restart starts them at zero).
         self._remote: dict[str, int] = {}
@@ -401,8 +401,12 @@ class WorkerGroup(SignatureGroup):
             if self._dead is not None:
                 self.counts["event(s)_not_evaluated"] += 1
                 return
-            while len(self._queue) >= MAX_QUEUE and self._dead is None:
-                self._cond.wait(0.1)
+            if len(self._queue) >= MAX_QUEUE:
+                # The worker is behind: the engine's thread waits (counted: evaluation is meant to
+                # run beside the pipeline, on another core, and this says when it does not).
+                self.counts["engine_wait(s)_for_the_worker"] += 1
+                while len(self._queue) >= MAX_QUEUE and self._dead is None:
+                    self._cond.wait(0.1)
             self._seq += 1
             self._queue.append((self._seq, indices, event))
             if self._thread is None:

@@ -150,3 +150,16 @@ def test_a_single_event_on_an_idle_stream_is_evaluated_at_once(tmp_path):
         assert len(findings) == n + 1, f"event {n} not evaluated within 2 s"
         time.sleep(0.2)  # the pump goes idle between events
     engine.finish()
+
+
+def test_the_engine_waits_for_a_worker_only_when_it_is_behind(tmp_path, monkeypatch):
+    import tracee.workers.group as group_module
+
+    sigs = load_isolated(LOADER, [rule(tmp_path, "OK-1")], RuleLoadContext())
+    _, engine = run(sigs, opens(*["/x"] * 50))
+    assert engine.group_stats()["engine_wait(s)_for_the_worker"] == 0
+    monkeypatch.setattr(group_module, "MAX_QUEUE", 2)
+    slow = load_isolated(LOADER, [rule(tmp_path, "SLOW-2", do="sleep", seconds=0.05)], RuleLoadContext(),
+                         budget_ms=60_000)
+    _, engine = run(slow, opens(*["/x"] * 8))
+    assert engine.group_stats()["engine_wait(s)_for_the_worker"] > 0
