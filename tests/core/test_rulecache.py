@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tracee import rulecache
-from tracee.rulecache import MAX_KEY_BYTES, ResultCache
+from tracee.rulecache import MAX_KEY_BYTES, RETRY_AFTER, TRIAL, ResultCache, Trial
 
 
 def test_keys_tell_numbers_booleans_and_strings_apart():
@@ -26,7 +26,7 @@ def test_bounded_and_counted():
         cache.put(n, {})
     assert cache.get(2) == {} and len(cache) == 2
     assert cache.stats() == {"t_cache_hit(s)": 1, "t_cache_miss(es)": 3, "t_cache_eviction(s)": 1,
-                             "t_evaluation(s)_not_cacheable": 0}
+                             "t_evaluation(s)_not_cacheable": 0, "t_evaluation(s)_cache_paused": 0}
 
 
 def test_setting_from_option_then_environment(monkeypatch):
@@ -35,3 +35,19 @@ def test_setting_from_option_then_environment(monkeypatch):
     monkeypatch.setenv(rulecache.ENV_VAR, "off")
     assert rulecache.setting({}) == "off" and rulecache.setting({"rule_cache": "on"}) == "on"
     assert not rulecache.enabled({"rule_cache": "OFF"})
+
+
+def test_a_cache_that_does_not_pay_pauses_for_those_rules_then_tries_again():
+    cache, useless, useful = ResultCache("t"), Trial(), Trial()
+    for n in range(TRIAL):  # a key that differs every time (a pid among the fields read)
+        assert cache.active(useless)
+        assert cache.get(("u", n), useless) is None
+        cache.put(("u", n), {})
+        assert cache.active(useful)
+        if cache.get("same", useful) is None:
+            cache.put("same", {})
+    assert not cache.active(useless) and cache.active(useful)
+    for _ in range(RETRY_AFTER - 1):
+        cache.active(useless)
+    assert cache.active(useless)  # tried again
+    assert cache.stats()["t_evaluation(s)_cache_paused"] == RETRY_AFTER

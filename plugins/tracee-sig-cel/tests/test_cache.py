@@ -50,3 +50,12 @@ def test_the_cache_can_be_switched_off(rule, monkeypatch):
     loaded = rule("input.stringArg('pathname') == '/etc/a'", events=("openat",))
     assert len(run_signatures(loaded.signatures, _opens("/etc/a", "/etc/a"))) == 2
     assert loaded.signatures[0].group.stats() == {}
+
+
+def test_sockaddr_arguments_are_part_of_the_key(rule):
+    loaded = rule("input.sockaddrArg('remote_addr').sin_addr == '169.254.169.254'", events=("security_socket_connect",))
+    events = [make_event("security_socket_connect", remote_addr={"sa_family": "AF_INET", "sin_port": "80", "sin_addr": a})
+              for a in ("10.0.0.1", "169.254.169.254", "10.0.0.1", "169.254.169.254")]
+    findings = run_signatures(loaded.signatures, events)
+    assert [f.event.get_arg("remote_addr")["sin_addr"] for f in findings] == ["169.254.169.254"] * 2
+    assert loaded.signatures[0].group.stats()["cel_cache_hit(s)"] == 2

@@ -101,7 +101,7 @@ def sockaddr_args(event: Event, always: frozenset[str] = frozenset()) -> dict[st
     out: dict[str, dict[str, Any]] = {name: empty_sockaddr() for name in always}
     for arg in reversed(event.args):
         value = arg.get("value")
-        if arg.get("type") not in _SOCKADDR_TYPES and not (type(value) is dict and "sa_family" in value):
+        if not _is_sockaddr(arg):
             continue
         addr = empty_sockaddr()
         try:
@@ -119,6 +119,20 @@ def sockaddr_args(event: Event, always: frozenset[str] = frozenset()) -> dict[st
                     pass
         out[arg["name"]] = addr
     return out
+
+
+def _is_sockaddr(arg: dict[str, Any]) -> bool:
+    value = arg.get("value")
+    return arg.get("type") in _SOCKADDR_TYPES or (type(value) is dict and "sa_family" in value)
+
+
+def projection(event: Event, fields: frozenset[str] | None, uses_sockaddr: bool) -> tuple[Any, ...]:
+    """Everything the variables of `event` are built from (`input_fields`, `string_args`,
+    `sockaddr_args` read nothing else), undecoded: the result cache's key. Kept beside the
+    builders so that the two read the same arguments."""
+    strings = [(arg["name"], arg["value"]) for arg in event.args if type(arg.get("value")) is str]
+    sockaddrs = [(arg["name"], arg.get("value")) for arg in event.args if _is_sockaddr(arg)] if uses_sockaddr else ()
+    return input_fields(event, fields), strings, sockaddrs
 
 
 _ZERO_BY_TYPE = {"const char**": [], "const char*const*": [], "struct sockaddr*": {"sa_family": "AF_UNSPEC"}}

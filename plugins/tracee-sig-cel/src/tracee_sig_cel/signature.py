@@ -7,8 +7,9 @@ from typing import Any, Sequence
 
 from tracee import Event, EventSelector, Signature, SignatureGroup, SignatureMetadata
 from tracee.log import limit
-from tracee.rulecache import ResultCache
+from tracee.rulecache import ResultCache, Trial
 
+from . import schema
 from .backends import Backend, EvalError
 
 __all__ = ["CelGroup", "CelSignature"]
@@ -26,25 +27,33 @@ class CelGroup(SignatureGroup):
         #: CEL expressions are pure: the answers are cached on the variables they can read, unless
         #: some rule reads `input` as a whole (then every event differs: timestamps).
         self.cache = ResultCache("cel") if cache else None
+        self._trials: dict[tuple[Signature, ...], Trial] = {}  # per member set (a route)
 
     def evaluate(self, event: Event, members: Sequence[Signature]) -> None:
         backend = self.backend
         cache = self.cache
         key = None
+        trial = None
         if cache is not None and backend.fields is not None:
-            plain = backend.plain(event)
-            projection = ResultCache.key(plain)
+            members = members if type(members) is tuple else tuple(members)
+            trial = self._trials.get(members)
+            if trial is None:
+                trial = self._trials[members] = Trial()
+        if trial is not None and cache.active(trial):  # type: ignore[union-attr]
+            # The variables are built from the fields the rules name and the string and sockaddr
+            # arguments: key on those as they are, before building (decoding) anything.
+            projection = ResultCache.key(schema.projection(event, backend.fields, backend.uses_sockaddr))
             if projection is None:
-                cache.uncacheable += 1
+                cache.uncacheable += 1  # type: ignore[union-attr]
             else:
-                key = (members if type(members) is tuple else tuple(members), projection)
-                found = cache.get(key)
+                key = (members, projection)
+                found = cache.get(key, trial)  # type: ignore[union-attr]
                 if found is not None:
                     for sig, matched in zip(key[0], found):
                         if matched:
                             sig.match(event, None)
                     return
-            variables = backend.activation(plain)
+            variables = backend.variables(event)
         else:
             variables = backend.variables(event)
         answers = []

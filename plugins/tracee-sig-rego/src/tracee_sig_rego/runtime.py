@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 from tracee import Event, Signature, SignatureGroup
 from tracee.log import limit
-from tracee.rulecache import ResultCache
+from tracee.rulecache import ResultCache, Trial
 
 from .regocpp import Bundle, Interpreter, QueryError, RegoError, Runner, new_interpreter, parse_errors
 from .signature import RegoSignature
@@ -118,6 +118,7 @@ class Group:
     #: Whether answers may be cached: every module's reads are known and it calls no builtin that
     #: is not a function of its input (see `source.pure`).
     cacheable: bool = False
+    trial: Trial = field(default_factory=Trial)  # how the cache serves this group
 
     @property
     def keys(self) -> tuple[int, ...]:
@@ -279,14 +280,14 @@ class RegoRuntime(SignatureGroup):
         try:
             keys = group.wire_keys
             document = rego_input(event.to_dict() if keys is None else event.wire_fields(keys), group.shape)
-            if group.cacheable:
+            if group.cacheable and state.cache.active(group.trial):
                 cache = state.cache
                 projection = ResultCache.key(document)
                 if projection is None:
                     cache.uncacheable += 1
                 else:
                     key = (id(group), projection)
-                    found = cache.get(key)
+                    found = cache.get(key, group.trial)
                     if found is not None:
                         # Fresh objects: a finding's data is its own, whatever an output does to it.
                         return copy.deepcopy(found) if found else found
