@@ -356,12 +356,14 @@ def end_to_end(events: int, repeat: int) -> float:
     return events / results["default install (rule cache on)"][0]
 
 
-def memory(events: int) -> None:
+def memory(events: int, extra: list[str] | None = None) -> None:
     """RSS of the detector and its rule workers while the default install reads `events` events."""
     print(f"\nmemory: the default install over {events:,} bench_builtin events from a pipe (RSS of tracee + workers)")
-    proc = subprocess.Popen([sys.executable, "-m", "tracee.cli", "run", "--input", "file:-", "--output", "json"],
+    proc = subprocess.Popen([sys.executable, "-m", "tracee.cli", "run", "--input", "file:-", "--output", "json",
+                             *(extra or [])],
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     samples: list[tuple[int, float]] = []
+    split: list[list[float]] = []
     sent = [0]
 
     def feed() -> None:
@@ -384,20 +386,28 @@ def memory(events: int) -> None:
     while proc.poll() is None:
         time.sleep(0.5)
         if sent[0] >= next_at:
-            samples.append((sent[0], tree_rss_mb(proc.pid)))
-            print(f"  {sent[0]:>11,} events sent  RSS {samples[-1][1]:7.1f} MB", flush=True)
+            parts = tree_rss(proc.pid)
+            if not sum(parts):
+                break  # it has ended
+            samples.append((sent[0], sum(parts)))
+            split.append(parts)
+            print(f"  {sent[0]:>11,} events sent  RSS {samples[-1][1]:7.1f} MB (detector {parts[0]:.1f}, workers "
+                  f"{' + '.join(f'{p:.1f}' for p in parts[1:]) or '-'})", flush=True)
             next_at += step
     feeder.join()
     if len(samples) >= 4:
         half = len(samples) // 2
         first, second = [r for _, r in samples[1:half]], [r for _, r in samples[half:]]
-        print(f"  RSS after the first 10%: {min(first):.1f}-{max(first):.1f} MB in the first half, "
-              f"{min(second):.1f}-{max(second):.1f} MB in the second (flat: no growth between halves "
-              f"beyond the swings of buffers and the collector)")
+        print(f"  total RSS after the first 10%: {min(first):.1f}-{max(first):.1f} MB in the first half, "
+              f"{min(second):.1f}-{max(second):.1f} MB in the second half")
+        print(f"  detector {split[0][0]:.1f} -> {split[-1][0]:.1f} MB (TRC-1 and TRC-13 fill their state caps "
+              f"within ~3M events, then stay); workers {' + '.join(f'{p:.1f}' for p in split[0][1:])} -> "
+              f"{' + '.join(f'{p:.1f}' for p in split[-1][1:])} MB")
 
 
-def tree_rss_mb(pid: int) -> float:
-    total = 0.0
+def tree_rss(pid: int) -> list[float]:
+    """RSS in MB of `pid`, then of each of its children (the rule workers)."""
+    sizes: list[float] = []
     pids = [pid]
     try:
         pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -407,10 +417,10 @@ def tree_rss_mb(pid: int) -> float:
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) / 1024
+                    sizes.append(int(line.split()[1]) / 1024)
         except OSError:
             pass
-    return total
+    return sizes or [0.0]
 
 
 def main() -> int:
