@@ -16,7 +16,8 @@ def test_argument_names_are_the_literal_names_passed_to_the_helper():
     assert argument_names('x := helpers.get_tracee_argument("pathname")\n'
                           'y := helpers.get_tracee_argument( `flags` ) # get_tracee_argument(n)') \
         == {"pathname", "flags"}
-    assert argument_names("f(n) = v { v := helpers.get_tracee_argument(n) }") is None
+    assert argument_names("f(n) = v { v := helpers.get_tracee_argument(n) }\nx { f(input.k) }") is None
+    assert argument_names("f(n) = v { v := helpers.get_tracee_argument(n) }") == frozenset()  # never called
     assert argument_names("import data.tracee.helpers.get_tracee_argument as g") is None
     assert argument_names('x := helpers.get_tracee_argument("a" )') == {"a"}
     assert argument_names('x := helpers.get_tracee_argument(concat("", ["a"]))') is None
@@ -122,3 +123,23 @@ def test_events_no_body_admits_are_not_queried_and_answers_stay(rules_dir, monke
     unchecked, unchecked_errors, unchecked_stats = run(necessary_condition=lambda source: None)
     assert (found, errors) == (unchecked, unchecked_errors)  # the duplicate: Rego's own error both times
     assert "rego_evaluation(s)_ruled_out" not in unchecked_stats
+
+
+def test_argument_names_through_a_function_called_with_literals():
+    forwarding = 'arg(n) = v {\n\tv := helpers.get_tracee_argument(n)\n} else = ""\n'
+    assert argument_names(forwarding + 'tracee_match { arg("pathname") == "/x"; arg( "flags" ) != "" }') \
+        == {"pathname", "flags"}
+    assert argument_names(forwarding + 'tracee_match { arg(input.processName) == "/x" }') is None
+    assert argument_names('arg(n) = v {\n\tsome n\n\tv := helpers.get_tracee_argument(n)\n}\n'
+                          'tracee_match { arg("a") }') is None
+    # an indented head is still the rule the call is in
+    assert argument_names('f(n) = 1 { true }\n  g(n) = v { v := helpers.get_tracee_argument(n) }\n'
+                          'tracee_match { f("a"); g(input.x) }') is None
+
+
+def test_a_function_of_one_module_called_from_another_is_seen():
+    from tracee_sig_rego.source import argument_names_of
+
+    helper = 'package tracee.mine\narg(n) = v {\n\tv := data.tracee.helpers.get_tracee_argument(n)\n}\n'
+    assert argument_names_of([helper, 'tracee_match { data.tracee.mine.arg("a") }']) == {"a"}
+    assert argument_names_of([helper, 'tracee_match { data.tracee.mine.arg(input.processName) }']) is None

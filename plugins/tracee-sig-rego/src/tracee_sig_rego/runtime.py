@@ -28,7 +28,7 @@ from tracee.rulecache import ResultCache, Trial
 
 from .regocpp import Bundle, Interpreter, QueryError, RegoError, Runner, new_interpreter, parse_errors
 from .signature import RegoSignature
-from .source import Condition, argument_names, input_fields, necessary_condition, pure
+from .source import Condition, argument_names_of, input_fields, necessary_condition, pure
 
 __all__ = ["AGGREGATE_PACKAGE", "InputShape", "RegoRuntime", "rego_input"]
 
@@ -54,9 +54,9 @@ class InputShape:
     def of(cls, sources: list[str]) -> "InputShape":
         used = [input_fields(s) for s in sources]
         fields = None if any(f is None for f in used) else tuple(sorted(set().union(*used)))  # type: ignore[arg-type]
-        names = [argument_names(s) for s in sources]
-        arg_names = None if any(n is None for n in names) or "tracee_sig_rego_args" in (fields or ("",)) \
-            else frozenset().union(*names)  # type: ignore[arg-type]
+        # Over all the group's modules at once: a function of one may be called from another.
+        names = argument_names_of(sources)
+        arg_names = None if names is None or "tracee_sig_rego_args" in (fields or ("",)) else names
         return cls(fields, any("get_tracee_argument" in s for s in sources), arg_names)
 
     @property

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-__all__ = ["Condition", "argument_names", "compilable", "necessary_condition", "input_fields", "plain_spaces", "pure", "sandbox_problems"]
+__all__ = ["Condition", "argument_names", "argument_names_of", "compilable", "necessary_condition", "input_fields", "plain_spaces", "pure", "sandbox_problems"]
 
 # Unicode spaces → ASCII spaces of the same UTF-8 length, so rego-cpp's byte offsets still point
 # into the original text. Rules copied from web pages (the Docker-socket rule of Aqua's blog)
@@ -81,34 +81,109 @@ def input_fields(source: str) -> frozenset[str] | None:
 
 
 _ARG_CALL = re.compile(r"\bget_tracee_argument\b")
-_OPEN_CALL = re.compile(r"\s*\(\s*\Z")
-_CLOSE_CALL = re.compile(r"\A\s*\)")
+_LITERAL_CALL = re.compile(r"\s*\(\s*\x01(\d+)\x01\s*\)")
+_IDENT_CALL = re.compile(r"\s*\(\s*([A-Za-z_]\w*)\s*\)")
+_FUNCTION_HEAD = re.compile(r"([A-Za-z_]\w*)[ \t]*\([ \t]*([A-Za-z_]\w*)[ \t]*\)")
+
+
+def _bodies(code: str) -> list[tuple[int, int, int]]:
+    """(start, end, rule start) of each top-level `{...}` group: the rule start is where the
+    statement it belongs to begins (the first character of a line at depth 0)."""
+    out: list[tuple[int, int, int]] = []
+    depth, rule, line_start, opened = 0, 0, True, -1
+    for i, c in enumerate(code):
+        if depth == 0:
+            if c == "\n":
+                line_start = True
+                continue
+            if line_start and not c.isspace():
+                rule, line_start = i, False
+        if c in _OPEN:
+            if depth == 0 and c == "{":
+                opened = i
+            depth += 1
+        elif c in _CLOSE:
+            depth = max(depth - 1, 0)
+            if depth == 0 and c == "}" and opened >= 0:
+                out.append((opened, i, rule))
+                opened = -1
+    return out
+
+
+def _masked(source: str) -> tuple[str, list[str]]:
+    """`source` with comments blanked and each string literal replaced by `\x01N\x01` (N indexes
+    the returned literals), so that patterns never match inside them."""
+    strings: list[str] = []
+    parts = []
+    for kind, text in _segments(source):
+        if kind == "string":
+            strings.append(text)
+            parts.append(f"\x01{len(strings) - 1}\x01")
+        elif kind == "comment":
+            parts.append(" " * len(text))
+        else:
+            parts.append(text)
+    return "".join(parts), strings
 
 
 def argument_names(source: str) -> frozenset[str] | None:
-    """The argument names the module passes to `get_tracee_argument` (`get_tracee_argument("flags")`
-    → "flags"), or None when it names the function any other way (a name computed at run time, an
-    import alias, its own definition): then it may read any argument.
+    """`argument_names_of([source])`."""
+    return argument_names_of([source])
+
+
+def argument_names_of(sources: list[str]) -> frozenset[str] | None:
+    """The argument names the modules pass to `get_tracee_argument`, or None when they name the
+    function any other way (a name computed at run time, an import alias, its own definition):
+    then they may read any argument.
+
+    A name is a string literal (`get_tracee_argument("flags")`), or the parameter of a
+    one-parameter function of the modules that passes it on (`arg(n) = v { v :=
+    helpers.get_tracee_argument(n) }`) when every call of that function in the modules gives a
+    literal (`arg("pathname")`).
 
     Why: the runtime passes a group only the arguments its modules ask for by name, so the input
     is smaller (each `input` access costs more the larger it is) and repeats more often (the result
     cache is keyed on it). Comments are ignored; a name in a string elsewhere is not a call.
     """
     names: set[str] = set()
-    segments = list(_segments(source))
-    for i, (kind, text) in enumerate(segments):
-        if kind != "code":
-            continue
-        for found in _ARG_CALL.finditer(text):
-            literal = segments[i + 1] if i + 1 < len(segments) else ("", "")
-            after = segments[i + 2] if i + 2 < len(segments) else ("", "")
-            if not (_OPEN_CALL.match(text, found.end()) and literal[0] == "string" and after[0] == "code"
-                    and _CLOSE_CALL.match(after[1])):
+    forwarding: set[str] = set()
+    masked = [_masked(source) for source in sources]
+    for code, strings in masked:
+        bodies = _bodies(code)
+        for found in _ARG_CALL.finditer(code):
+            literal = _LITERAL_CALL.match(code, found.end())
+            if literal:
+                name = _string_value(strings[int(literal.group(1))])
+                if name is None:
+                    return None
+                names.add(name)
+                continue
+            ident = _IDENT_CALL.match(code, found.end())
+            # the rule whose body holds this call: a one-parameter function passing its parameter on
+            body = next(((start, end, r) for start, end, r in bodies if start < found.start() < end), None)
+            head = _FUNCTION_HEAD.match(code, body[2]) if body is not None else None
+            if ident is None or head is None or head.group(2) != ident.group(1):
                 return None
-            name = _string_value(literal[1])
-            if name is None:
+            param = re.escape(head.group(2))
+            # Nothing in the body may bind the name anew (a local, an iteration, a comprehension).
+            if re.search(rf"\bsome\b|\bevery\b|\||\b{param}\s*(?::=|=(?!=)|\bin\b)", code[body[0]:body[1]]):
                 return None
-            names.add(name)
+            forwarding.add(head.group(1))
+    for function in forwarding:
+        call = re.compile(rf"\b{function}\b")
+        for code, strings in masked:
+            defined = {r for _, _, r in _bodies(code) if _FUNCTION_HEAD.match(code, r) is not None
+                       and _FUNCTION_HEAD.match(code, r).group(1) == function}  # type: ignore[union-attr]
+            for found in call.finditer(code):
+                if found.start() in defined:
+                    continue  # one of its own heads
+                literal = _LITERAL_CALL.match(code, found.end())
+                if literal is None:
+                    return None
+                name = _string_value(strings[int(literal.group(1))])
+                if name is None:
+                    return None
+                names.add(name)
     return frozenset(names)
 
 
