@@ -285,6 +285,15 @@ def engine_metrics(engine: Engine, source: Any | None = None) -> Iterator[Metric
     for sid in quarantined:
         yield Metric("tracee_rule_quarantined", 1, "gauge", "1 for each quarantined signature",
                      labels={"signature_id": sid})
+    # Rule groups' counters (rule workers, the Rego/CEL result cache): "<language>_cache_hit(s)"...
+    for key, n in engine.group_stats().items():
+        for suffix, outcome in (("_cache_hit(s)", "hit"), ("_cache_miss(es)", "miss"),
+                                ("_evaluation(s)_not_cacheable", "not_cacheable"),
+                                ("_evaluation(s)_cache_paused", "paused")):
+            if key.endswith(suffix):
+                yield Metric("tracee_rule_cache_lookups_total", n, help="Rego/CEL result cache, by rule language "
+                             "and outcome (hit, miss; not_cacheable, paused: evaluated without a lookup)",
+                             labels={"language": key[:-len(suffix)], "outcome": outcome})
     per_signature, per_event = engine.dispatch_counts()
     for sid, n in per_signature.items():
         yield Metric("tracee_signature_events_total", n, help="Events handed to each signature",

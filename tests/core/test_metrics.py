@@ -184,3 +184,29 @@ def test_counters_read_while_the_engine_dispatches_never_go_down():
         stop.set()
         worker.join()
     assert seen == sorted(seen) and seen[-1] > seen[0]
+
+
+def test_the_rule_result_cache_counts_by_language_and_outcome():
+    from tracee.signature import SignatureGroup
+
+    class Cached(SignatureGroup):
+        name = "rego"
+
+        def evaluate(self, event, members):
+            pass
+
+        def stats(self):
+            return {"rego_cache_hit(s)": 7, "rego_cache_miss(es)": 2, "rego_evaluation(s)_not_cacheable": 1,
+                    "rego_evaluation(s)_cache_paused": 0, "rego_evaluation(s)_ruled_out": 4}
+
+    class Member(Signature):
+        metadata = SignatureMetadata(id="C-1", name="cached")
+        selected_events = [EventSelector("openat")]
+        group = Cached()
+
+    metrics = RunMetrics()
+    metrics.engine = Engine([Member()], FindingsCollector())
+    got = scrape(metrics)
+    assert got[("tracee_rule_cache_lookups_total", (("language", "rego"), ("outcome", "hit")))] == 7
+    assert got[("tracee_rule_cache_lookups_total", (("language", "rego"), ("outcome", "miss")))] == 2
+    assert got[("tracee_rule_cache_lookups_total", (("language", "rego"), ("outcome", "not_cacheable")))] == 1
