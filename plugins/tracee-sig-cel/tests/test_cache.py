@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tracee.testing import make_event, run_signatures
+
+
+@pytest.fixture(autouse=True)
+def _cache_on(monkeypatch):
+    """These tests are about the cache: on, even when the suite runs with TRACEE_RULE_CACHE=off."""
+    monkeypatch.delenv("TRACEE_RULE_CACHE", raising=False)
 
 
 def _opens(*paths: str):

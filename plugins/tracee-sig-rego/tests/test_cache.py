@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tracee.testing import make_event, run_signatures
 from tracee_sig_rego.runtime import InputShape, rego_input
 from tracee_sig_rego.source import argument_names, pure
 
 from rego_kit import load_rules, rule_text, write_rule
+
+@pytest.fixture(autouse=True)
+def _cache_on(monkeypatch):
+    """These tests are about the cache: on, even when the suite runs with TRACEE_RULE_CACHE=off."""
+    monkeypatch.delenv("TRACEE_RULE_CACHE", raising=False)
+
 
 READS_PATH = ('tracee_match = {"path": p} {\n\tp := helpers.get_tracee_argument("pathname")\n'
               '\tstartswith(p, "/etc/")\n}')
