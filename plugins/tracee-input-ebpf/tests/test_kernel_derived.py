@@ -220,3 +220,12 @@ def test_init_namespaces_at_start(collector) -> None:
 
     ev = collector.wait_for(lambda e: e.event_name == "init_namespaces")
     assert args(ev)["mnt"] == host_ns("mnt") and args(ev)["pid"] == host_ns("pid") and len(ev.args) == 10
+
+
+def test_load_elf_phdrs_of_an_exec(collector) -> None:
+    exe = Path("/bin/true").resolve()
+    child = subprocess.Popen([str(exe)])
+    child.wait()
+    st = exe.stat()
+    ev = collector.wait_for(lambda e: mine("load_elf_phdrs", child.pid)(e))
+    assert args(ev) == {"pathname": str(exe), "dev": kdev(st.st_dev), "inode": st.st_ino}

@@ -580,6 +580,19 @@ RAW_TRACEPOINT_PROBE(sched_process_exec) {
         }
     }
 #endif
+#ifdef WANT_LOAD_ELF_PHDRS
+    {   /* load_elf_phdrs (derived layout): the executed file, as the ELF loader reads it */
+        struct buf *b = start(EV_LOAD_ELF_PHDRS, 0, 0);
+        if (b) {
+            ((struct hdr *)b->d)->flags |= HF_DERIVED;
+            put_u64(b, P0, fi.dev);
+            put_u64(b, P0 + 8, fi.ino);
+            set_off(P0 + 16);
+            put_path(b, &f->f_path);
+            submit(ctx, b);
+        }
+    }
+#endif
     /* sched_process_exec: always attached: container exec marks a container as started */
     int internal = !(c->flags & F_WANT_EXEC);
     if (internal) {

@@ -87,6 +87,16 @@ NOT_PRODUCED: dict[str, str] = {
     "__kernel_write": _NO_KPROBES.format(fn="__kernel_write"),
     "hidden_inodes": _NO_KPROBES.format(fn="filldir64"),
     "symbols_loaded": "derived by Tracee from shared_object_loaded and ELF symbol reads: not built here",
+    "dirty_pipe_splice": "needs a kprobe on do_splice to see the pipe buffer's flags after the splice; "
+                         "the splice syscall itself is traced",
+    "do_init_module": "needs a kprobe on do_init_module (and this kernel has no module support); "
+                      "init_module/finit_module attempts are traced",
+    "net_packet": "needs a cgroup skb program per cgroup: not built in this input",
+    "dns_request": "needs a cgroup skb program per cgroup: not built in this input",
+    "dns_response": "needs a cgroup skb program per cgroup: not built in this input",
+    "container_create": "made in user space from cgroup events by the container tracker: not in this input yet",
+    "container_remove": "made in user space from cgroup events by the container tracker: not in this input yet",
+    "existing_container": "made in user space at start by the container tracker: not in this input yet",
 }
 
 # Events derived at the exits of native syscalls (derived.bpf.c): event -> (the syscalls that
@@ -129,6 +139,8 @@ TRACEPOINT_EVENTS: dict[str, str] = {
     "cgroup_mkdir": "tracepoint cgroup:cgroup_mkdir (every hierarchy)",
     "cgroup_rmdir": "tracepoint cgroup:cgroup_rmdir (every hierarchy)",
     "cgroup_attach_task": "tracepoint cgroup:cgroup_attach_task",
+    "load_elf_phdrs": "raw tracepoint sched_process_exec: the executed file (bprm->file: the ELF, or a "
+                      "script's interpreter); the ELF interpreter (ld.so) the loader opens itself is not seen",
 }
 SOURCES.update({name: f"derived at the exits of {'/'.join(feed)} (generic path): {how}"
                 for name, (feed, how) in DERIVED_FROM.items()})
