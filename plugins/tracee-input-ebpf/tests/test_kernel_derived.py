@@ -86,6 +86,23 @@ def test_inode_lsm_events(collector, tmp_path: Path) -> None:
     assert args(ev)["mode"] == "S_IFIFO|S_IRUSR|S_IWUSR" and args(ev)["dev"] == 0
     for p in (link, fifo, b):
         collector.wait_for(lambda e: mine("security_inode_unlink")(e) and args(e)["pathname"] == p)
+    # relative paths come out absolute, as the LSM hook sees the dentry: dirfd's path or the cwd
+    Path(a).write_text("y")
+    dirfd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    os.rename("a", "c", src_dir_fd=dirfd, dst_dir_fd=dirfd)
+    os.unlink("c", dir_fd=dirfd)
+    os.close(dirfd)
+    ev = collector.wait_for(lambda e: mine("security_inode_rename")(e) and args(e)["old_path"] == a
+                            and args(e)["new_path"] == str(tmp_path / "c"))
+    collector.wait_for(lambda e: mine("security_inode_unlink")(e) and args(e)["pathname"] == str(tmp_path / "c"))
+    cwd = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        Path("d").write_text("z")
+        os.unlink("d")
+    finally:
+        os.chdir(cwd)
+    collector.wait_for(lambda e: mine("security_inode_unlink")(e) and args(e)["pathname"] == str(tmp_path / "d"))
 
 
 def test_file_mappings_and_writes(collector, tmp_path: Path) -> None:

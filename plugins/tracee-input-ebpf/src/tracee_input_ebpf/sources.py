@@ -113,10 +113,12 @@ DERIVED_FROM: dict[str, tuple[tuple[str, ...], str]] = {
     "security_bpf": (("bpf",), "every bpf(2) attempt: its cmd"),
     "security_bpf_map": (("bpf",), "successful BPF_MAP_CREATE: id and name from the new fd's struct bpf_map"),
     "security_inode_unlink": (("unlink", "unlinkat"), "successful unlinks of non-directories; pathname "
-                              "as the caller gave it, inode/device/ctime 0 (gone at exit, no lookup without kprobes)"),
-    "security_inode_rename": (("rename", "renameat", "renameat2"), "successful renames; paths as given"),
-    "security_inode_mknod": (("mknod", "mknodat"), "successful mknods; file_name as given"),
-    "security_inode_symlink": (("symlink", "symlinkat"), "successful symlinks; paths as given"),
+                              "absolute (relative ones joined to dirfd's path or the cwd); inode/device/ctime 0 "
+                              "(gone at exit, no lookup without kprobes)"),
+    "security_inode_rename": (("rename", "renameat", "renameat2"), "successful renames; paths made absolute"),
+    "security_inode_mknod": (("mknod", "mknodat"), "successful mknods; file_name made absolute"),
+    "security_inode_symlink": (("symlink", "symlinkat"), "successful symlinks; linkpath made absolute, "
+                               "target as given"),
     "security_mmap_file": (("mmap",), "mmap(2) of a file (not MAP_ANONYMOUS): path/dev/inode from the fd"),
     "shared_object_loaded": (("mmap",), "mmap(2) of a file with PROT_EXEC: path/dev/inode from the fd"),
     "security_file_mprotect": (("mprotect", "pkey_mprotect"), "every mprotect attempt: prot; pathname and "
