@@ -60,7 +60,8 @@ BPF_PERF_OUTPUT(events);
 BPF_ARRAY(config_map, struct config, 1);
 BPF_PERCPU_ARRAY(scratch, struct buf, 1);
 BPF_PERCPU_ARRAY(aux_map, struct aux, 1);
-BPF_PERCPU_ARRAY(counters, u64, 4);       /* 0: records not submitted (scratch/map failure) */
+BPF_PERCPU_ARRAY(counters, u64, 4);       /* 0: records not submitted (scratch/map failure);
+                                           * 1: wanted syscall exits without their entry's arguments */
 BPF_HASH(pid_filter, u32, u8, 1024);
 BPF_HASH(comm_filter, struct comm_key, u8, 256);
 BPF_HASH(uid_filter, u32, u8, 256);

@@ -195,6 +195,14 @@ class LoadedProgram:
         except Exception:  # noqa: BLE001 - counters are informative only
             return 0
 
+    def unpaired(self) -> int:
+        """Exits of wanted syscalls whose entry was not seen (entered before the start, or the
+        saved arguments evicted): their events are missing."""
+        try:
+            return int(sum(self.bpf[b"counters"][ct.c_int(1)]))
+        except Exception:  # noqa: BLE001 - counters are informative only
+            return 0
+
     def close(self) -> None:
         try:
             self.bpf.cleanup()
