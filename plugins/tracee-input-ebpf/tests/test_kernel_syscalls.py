@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -114,11 +115,15 @@ def test_pipe_fds_and_exit_status_of_a_child(collector) -> None:
     assert args(ev) == {"status": 3} and ev.host_parent_process_id == ME
 
 
-def test_sys_enter_and_exit_name_the_syscall(collector) -> None:
+def test_sys_enter_and_exit_name_the_syscall(noisy_collector) -> None:
+    time.sleep(0.3)
     os.getppid()
-    ev = collector.wait_for(lambda e: mine("sys_exit")(e) and args(e)["syscall"] == "getppid")
+    ev = noisy_collector.wait_for(lambda e: mine("sys_exit")(e) and args(e)["syscall"] == "getppid")
     assert ev.return_value == os.getppid()
-    collector.wait_for(lambda e: mine("sys_enter")(e) and args(e)["syscall"] == "getppid")
+    noisy_collector.wait_for(lambda e: mine("sys_enter")(e) and args(e)["syscall"] == "getppid")
+    time.sleep(0.01)  # we sleep: a switch away from this thread
+    noisy_collector.wait_for(lambda e: mine("sched_switch")(e) and args(e)["prev_tid"] == ME
+                             and args(e)["prev_comm"] == e.process_name)
 
 
 _INT80 = r"""
