@@ -236,7 +236,7 @@ static __always_inline void put_user_str(struct buf *b, const void *src) {
     struct aux *x = aux();
     if (!x) return;
     u64 off = x->off;
-    if (off > HALF - 3) return;
+    if (off > HALF - 3) { ((struct hdr *)b->d)->flags |= HF_TRUNCATED; return; }   /* record full */
     int n = 0;
     if (src) n = bpf_probe_read_user_str(&b->d[BOUND(off + 2, 0x3fff)], MAX_STR, src);
     if (n < 0) { n = 0; x->fails++; }   /* a page not present: BPF cannot fault it in */
@@ -248,7 +248,7 @@ static __always_inline void put_kernel_str(struct buf *b, const void *src) {
     struct aux *x = aux();
     if (!x) return;
     u64 off = x->off;
-    if (off > HALF - 3) return;
+    if (off > HALF - 3) { ((struct hdr *)b->d)->flags |= HF_TRUNCATED; return; }
     int n = 0;
     if (src) n = bpf_probe_read_kernel_str(&b->d[BOUND(off + 2, 0x3fff)], MAX_STR, src);
     if (n < 0) n = 0;
