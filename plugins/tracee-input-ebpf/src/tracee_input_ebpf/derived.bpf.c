@@ -134,6 +134,26 @@ static __always_inline int fd_info_of(int fd, struct fd_info *out) {
     return 1;
 }
 
+/* -- the files mapped at each (process, start address), for security_file_mprotect ------------- */
+#ifdef WANT_SECURITY_FILE_MPROTECT
+struct mapped_file { u64 ctime; u8 path[256]; };
+BPF_TABLE("lru_hash", struct region_key, struct mapped_file, mapped_files, 8192);
+BPF_PERCPU_ARRAY(mapped_scratch, struct mapped_file, 1);
+
+static __always_inline void remember_mapping(u64 addr, struct fd_info *fd) {
+    struct region_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .addr = addr};
+    if (!fd) { mapped_files.delete(&k); return; }          /* anonymous now: forget the file */
+    int zero = 0;
+    struct mapped_file *m = mapped_scratch.lookup(&zero);
+    struct aux *x = aux();
+    if (!m || !x) return;
+    m->ctime = fd->fi.ctime;
+    walk_path(&fd->f->f_path, x);
+    bpf_probe_read_kernel_str(m->path, sizeof(m->path), &x->p[BOUND(x->poff, 0xfff)]);
+    mapped_files.update(&k, m);
+}
+#endif
+
 /* -- credentials: snapshot at entry, compared at exit (commit_creds) ----------------------------- */
 struct slim_cred { u64 v[15]; };   /* SlimCred's fields in its order */
 BPF_TABLE("lru_hash", u32, struct slim_cred, cred_before, 4096);
@@ -350,10 +370,18 @@ static __always_inline void derive(void *ctx, u32 ev, struct sc_args *s, long re
         submit(ctx, b);
     }
 #endif
-#if defined(WANT_SECURITY_MMAP_FILE) || defined(WANT_SHARED_OBJECT_LOADED)
+#ifdef WANT_SECURITY_FILE_MPROTECT
+    if (ev == NR_MUNMAP && ret == 0) remember_mapping(s->a[0], NULL);
+    if (ev == NR_MMAP && (ret >= 0 || ret < -4095) && ((s->a[3] & MAP_ANON_) || (long)s->a[4] < 0))
+        remember_mapping(ret, NULL);
+#endif
+#if defined(WANT_SECURITY_MMAP_FILE) || defined(WANT_SHARED_OBJECT_LOADED) || defined(WANT_SECURITY_FILE_MPROTECT)
     if (ev == NR_MMAP && (ret >= 0 || ret < -4095) && !(s->a[3] & MAP_ANON_) && (long)s->a[4] >= 0) {
         struct fd_info fd = {};
         if (fd_info_of(s->a[4], &fd)) {
+#ifdef WANT_SECURITY_FILE_MPROTECT
+            remember_mapping(ret, &fd);
+#endif
 #ifdef WANT_SECURITY_MMAP_FILE
             if ((b = dstart(EV_SECURITY_MMAP_FILE, ret))) {
                 put_u64(b, P0, fd.fi.flags); put_u64(b, P0 + 8, fd.fi.dev); put_u64(b, P0 + 16, fd.fi.ino);
@@ -378,10 +406,13 @@ static __always_inline void derive(void *ctx, u32 ev, struct sc_args *s, long re
 #endif
 #ifdef WANT_SECURITY_FILE_MPROTECT
     if ((ev == NR_MPROTECT || ev == NR_PKEY_MPROTECT) && (b = dstart(EV_SECURITY_FILE_MPROTECT, ret))) {
+        /* the file mapped at this start address, if this process mapped one there */
+        struct region_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .addr = s->a[0]};
+        struct mapped_file *m = mapped_files.lookup(&k);
         put_u64(b, P0, s->a[2]);
-        put_u64(b, P0 + 8, 0);                       /* ctime of the mapped file: not looked up */
+        put_u64(b, P0 + 8, m ? m->ctime : 0);
         set_off(P0 + 16);
-        put_marker(b, 0);                            /* pathname: the region's file is not looked up */
+        if (m) put_kernel_str(b, m->path); else put_marker(b, 0);
         submit(ctx, b);
     }
 #endif

@@ -121,8 +121,9 @@ DERIVED_FROM: dict[str, tuple[tuple[str, ...], str]] = {
                                "target as given"),
     "security_mmap_file": (("mmap",), "mmap(2) of a file (not MAP_ANONYMOUS): path/dev/inode from the fd"),
     "shared_object_loaded": (("mmap",), "mmap(2) of a file with PROT_EXEC: path/dev/inode from the fd"),
-    "security_file_mprotect": (("mprotect", "pkey_mprotect"), "every mprotect attempt: prot; pathname and "
-                               "ctime of the region's file are not looked up (empty, 0)"),
+    "security_file_mprotect": (("mprotect", "pkey_mprotect", "mmap", "munmap"),
+                               "every mprotect attempt: prot; pathname/ctime of the file this process "
+                               "mapped at that start address (remembered at mmap exits), else empty/0"),
     "vfs_write": (("write", "pwrite64"), "successful writes to an fd: path/dev/inode, count, position"),
     "vfs_writev": (("writev", "pwritev"), "successful vector writes: path/dev/inode, vlen, position"),
     "security_kernel_post_read_file": (("finit_module",), "finit_module attempts: file from the fd, its "
