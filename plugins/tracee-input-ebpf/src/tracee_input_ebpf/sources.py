@@ -94,9 +94,6 @@ NOT_PRODUCED: dict[str, str] = {
     "net_packet": "needs a cgroup skb program per cgroup: not built in this input",
     "dns_request": "needs a cgroup skb program per cgroup: not built in this input",
     "dns_response": "needs a cgroup skb program per cgroup: not built in this input",
-    "container_create": "made in user space from cgroup events by the container tracker: not in this input yet",
-    "container_remove": "made in user space from cgroup events by the container tracker: not in this input yet",
-    "existing_container": "made in user space at start by the container tracker: not in this input yet",
 }
 
 # Events derived at the exits of native syscalls (derived.bpf.c): event -> (the syscalls that
