@@ -65,11 +65,32 @@ def collector() -> Iterator[Collector]:
     from tracee_input_ebpf.program import SUPPORTED_EVENTS, Filters
     from tracee_input_ebpf.source import EbpfSource, SourceOptions
 
-    options = SourceOptions(events=SUPPORTED_EVENTS,
+    # every event but the ones of every context switch and every syscall (their own fixture:
+    # with them a busy test run would fill the buffers)
+    options = SourceOptions(events=SUPPORTED_EVENTS - NOISY,
                             filters=Filters(pids=(os.getpid(),), follow=True, exec_env=True),
-                            include_self=True, poll_ms=20)
+                            include_self=True, poll_ms=20, buffer_pages=1024)
     source = EbpfSource(options)
     c = Collector(source)
     c.wait_for(lambda e: e.event_name == "hooked_syscalls", timeout=10)
+    yield c
+    c.close()
+
+
+NOISY = frozenset({"sched_switch", "sys_enter", "sys_exit"})
+
+
+@pytest.fixture(scope="module")
+def noisy_collector() -> Iterator[Collector]:
+    """sched_switch, sys_enter and sys_exit, traced for this test process and its children."""
+    why = kernel_skip_reason()
+    if why:
+        pytest.skip(f"kernel tests: {why}")
+    from tracee_input_ebpf.program import Filters
+    from tracee_input_ebpf.source import EbpfSource, SourceOptions
+
+    options = SourceOptions(events=NOISY, filters=Filters(pids=(os.getpid(),), follow=True),
+                            include_self=True, poll_ms=20, buffer_pages=1024)
+    c = Collector(EbpfSource(options))
     yield c
     c.close()

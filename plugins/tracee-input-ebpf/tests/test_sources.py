@@ -221,3 +221,18 @@ def test_trace_list_prints_every_produced_event_as_tracee_lists_them():
     assert rows["ptrace"].endswith("(long request, pid_t pid, void* addr, void* data)")
     short = subprocess.run([str(tracee.with_name("tracee-ebpf")), "-l"], capture_output=True, text=True, timeout=60)
     assert short.stdout == listed.stdout
+
+
+def test_ia32_numbers_map_to_tracee_events():
+    from tracee_input_ebpf import syscalls
+
+    compat = syscalls.compat_events()
+    assert (compat[5], compat[23], compat[213], compat[140], compat[102], compat[403], compat[265]) == (
+        "open", "setuid16", "setuid", "llseek", "socketcall", "clock_gettime", "clock_gettime32")
+    assert set(compat) == set(syscalls.i386_table())            # every ia32 call has its event
+    assert set(catalog.names_in_set("32bit_unique")) <= set(compat.values())
+    rows = {r.key: r for r in syscalls.entries({"setuid16", "openat", "execve"}, {"setuid"})}
+    assert rows[512 + 23].event_id == 3058 and rows[512 + 295].event == "openat"
+    assert 59 not in rows and rows[512 + 11].flags & layout.SC["SC_AT_ENTER"]   # native execve: own probes
+    assert rows[105].flags == layout.SC["SC_DERIVE"]                              # setuid: derive only
+    assert rows[257].kinds[:4] == (0, layout.ARG_KINDS["ARG_STR"], 0, 0)

@@ -202,6 +202,13 @@ def generic_payload(event_id: int, compat: bool, parsed: bool = True) -> Callabl
         else:
             scalars.append((i, kind, make, _cast(arg.type, compat)))
     count = len(definition.args[:6])
+    if not arrays and all(kind == _K_RAW for _, kind, _, _ in scalars):
+        raws = tuple((i, make, cast) for i, _, make, cast in scalars)
+
+        def registers_only(d: bytes) -> list[dict]:   # most syscalls: no strings to read
+            regs = _U64x6.unpack_from(d, P0)
+            return [make(cast(regs[i])) for i, make, cast in raws]
+        return registers_only
 
     def payload(d: bytes) -> list[dict]:
         regs = _U64x6.unpack_from(d, P0)
@@ -294,7 +301,7 @@ class Decoder:
         self.malformed = 0  # records too short or inconsistent for their layout: skipped
         self.parsed = parsed
         self._args = _ARGS[parsed]
-        self._generic: dict[tuple[int, bool], Callable[[bytes], list[dict]]] = {}
+        self._generic: dict[int, Callable[[bytes], list[dict]]] = {}  # event id | compat flag << 16
         self._derived: dict[int, Callable[[bytes], list[dict]]] = {}
         self._derived_ids = frozenset(catalog.by_name(n).id for n in DERIVED_LAYOUT)  # type: ignore[union-attr]
         self._names = {e.id: e.name for e in catalog.EVENTS}
@@ -316,11 +323,10 @@ class Decoder:
 
     def _generic_payload(self, event_id: int, flags: int) -> Callable[[bytes], list[dict]]:
         compat = bool(flags & HF_COMPAT)
-        payload = self._generic.get((event_id, compat))
-        if payload is None:
-            if catalog.by_id(event_id) is None or not catalog.by_id(event_id).syscall:  # type: ignore[union-attr]
-                raise KeyError(event_id)
-            payload = self._generic[(event_id, compat)] = generic_payload(event_id, compat, self.parsed)
+        definition = catalog.by_id(event_id)
+        if definition is None or not definition.syscall:
+            raise KeyError(event_id)
+        payload = self._generic[event_id | (flags & HF_COMPAT) << 16] = generic_payload(event_id, compat, self.parsed)
         return payload
 
     def _decode(self, data: bytes) -> Event | None:
@@ -347,7 +353,10 @@ class Decoder:
         if host is None:
             host = self._hostnames[uts_ns] = self._hostname(uts_ns)
         if flags & HF_GENERIC:
-            args = self._generic_payload(event_id, flags)(data)
+            payload = self._generic.get(event_id | (flags & HF_COMPAT) << 16)
+            if payload is None:
+                payload = self._generic_payload(event_id, flags)
+            args = payload(data)
         elif flags & HF_DERIVED:
             payload = self._derived.get(event_id)
             if payload is None:

@@ -10,6 +10,42 @@
 #define MAP_ANON_ 0x20
 #define BPF_MAP_CREATE_ 0
 
+#define AT_FDCWD_ -100
+
+/* A path argument of an *at call as the LSM hook sees it: absolute, the directory (dirfd's
+ * file, or the cwd for AT_FDCWD) joined with the caller's relative path; absolute paths as given. */
+static __always_inline void put_at_path(struct buf *b, long dirfd, const char *upath) {
+    char first = 0;
+    if (!upath || bpf_probe_read_user(&first, 1, upath) < 0 || first == '/') { put_user_str(b, upath); return; }
+    struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+    const struct path *dir = NULL;
+    if ((int)dirfd == AT_FDCWD_) {
+        struct fs_struct *fs = NULL;
+        RD(fs, t->fs);
+        if (fs) dir = &fs->pwd;
+    } else {
+        struct file *f = fd_file(t, dirfd);
+        if (f) dir = &f->f_path;
+    }
+    struct aux *x = aux();
+    if (!dir || !x) { put_user_str(b, upath); return; }
+    walk_path(dir, x);
+    u64 off = x->off;
+    if (off > HALF - 3) return;
+    long n1 = bpf_probe_read_kernel_str(&b->d[BOUND(off + 2, 0x3fff)], PATH_HALF, &x->p[BOUND(x->poff, 0xfff)]);
+    if (n1 < 1) n1 = 1;
+    u64 pos = off + 2 + n1 - 1;                      /* over the directory's NUL */
+    if (n1 != 2) {                                   /* not "/": add the separator */
+        b->d[BOUND(pos, 0x3fff)] = '/';
+        pos++;
+    }
+    long n2 = bpf_probe_read_user_str(&b->d[BOUND(pos, 0x3fff)], MAX_STR, upath);
+    if (n2 < 1) n2 = 1;
+    u64 total = BOUND(pos - (off + 2) + n2, 0x3fff);
+    put_len(b, off, total);
+    x->off = off + 2 + total;
+}
+
 static __always_inline struct buf *dstart(u32 id, long ret) {
     struct buf *b = start(id, ret, 0);
     if (b) ((struct hdr *)b->d)->flags |= HF_DERIVED;
@@ -97,6 +133,26 @@ static __always_inline int fd_info_of(int fd, struct fd_info *out) {
     file_info(out->f, &out->fi);
     return 1;
 }
+
+/* -- the files mapped at each (process, start address), for security_file_mprotect ------------- */
+#ifdef WANT_SECURITY_FILE_MPROTECT
+struct mapped_file { u64 ctime; u8 path[256]; };
+BPF_TABLE("lru_hash", struct region_key, struct mapped_file, mapped_files, 8192);
+BPF_PERCPU_ARRAY(mapped_scratch, struct mapped_file, 1);
+
+static __always_inline void remember_mapping(u64 addr, struct fd_info *fd) {
+    struct region_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .addr = addr};
+    if (!fd) { mapped_files.delete(&k); return; }          /* anonymous now: forget the file */
+    int zero = 0;
+    struct mapped_file *m = mapped_scratch.lookup(&zero);
+    struct aux *x = aux();
+    if (!m || !x) return;
+    m->ctime = fd->fi.ctime;
+    walk_path(&fd->f->f_path, x);
+    bpf_probe_read_kernel_str(m->path, sizeof(m->path), &x->p[BOUND(x->poff, 0xfff)]);
+    mapped_files.update(&k, m);
+}
+#endif
 
 /* -- credentials: snapshot at entry, compared at exit (commit_creds) ----------------------------- */
 struct slim_cred { u64 v[15]; };   /* SlimCred's fields in its order */
@@ -201,7 +257,8 @@ static __always_inline void derive(void *ctx, u32 ev, struct sc_args *s, long re
         (b = dstart(EV_SECURITY_INODE_UNLINK, ret))) {
         put_u64(b, P0, 0); put_u64(b, P0 + 8, 0); put_u64(b, P0 + 16, 0);   /* inode, device, ctime: gone */
         set_off(P0 + 24);
-        put_user_str(b, (const void *)(ev == NR_UNLINK ? s->a[0] : s->a[1]));
+        if (ev == NR_UNLINK) put_at_path(b, AT_FDCWD_, (const char *)s->a[0]);
+        else put_at_path(b, s->a[0], (const char *)s->a[1]);
         submit(ctx, b);
     }
 #endif
@@ -209,8 +266,13 @@ static __always_inline void derive(void *ctx, u32 ev, struct sc_args *s, long re
     if ((ev == NR_RENAME || ev == NR_RENAMEAT || ev == NR_RENAMEAT2) && ret == 0 &&
         (b = dstart(EV_SECURITY_INODE_RENAME, ret))) {
         set_off(P0);
-        put_user_str(b, (const void *)(ev == NR_RENAME ? s->a[0] : s->a[1]));
-        put_user_str(b, (const void *)(ev == NR_RENAME ? s->a[1] : s->a[3]));
+        if (ev == NR_RENAME) {
+            put_at_path(b, AT_FDCWD_, (const char *)s->a[0]);
+            put_at_path(b, AT_FDCWD_, (const char *)s->a[1]);
+        } else {
+            put_at_path(b, s->a[0], (const char *)s->a[1]);
+            put_at_path(b, s->a[2], (const char *)s->a[3]);
+        }
         submit(ctx, b);
     }
 #endif
@@ -220,14 +282,15 @@ static __always_inline void derive(void *ctx, u32 ev, struct sc_args *s, long re
         put_u64(b, P0, s->a[at + 1]);
         put_u64(b, P0 + 8, s->a[at + 2]);
         set_off(P0 + 16);
-        put_user_str(b, (const void *)s->a[at]);
+        put_at_path(b, at ? (long)s->a[0] : AT_FDCWD_, (const char *)s->a[at]);
         submit(ctx, b);
     }
 #endif
 #ifdef WANT_SECURITY_INODE_SYMLINK
     if ((ev == NR_SYMLINK || ev == NR_SYMLINKAT) && ret == 0 && (b = dstart(EV_SECURITY_INODE_SYMLINK, ret))) {
         set_off(P0);
-        put_user_str(b, (const void *)(ev == NR_SYMLINK ? s->a[1] : s->a[2]));   /* linkpath */
+        if (ev == NR_SYMLINK) put_at_path(b, AT_FDCWD_, (const char *)s->a[1]);  /* linkpath */
+        else put_at_path(b, s->a[1], (const char *)s->a[2]);
         put_user_str(b, (const void *)s->a[0]);                                    /* target */
         submit(ctx, b);
     }
@@ -307,10 +370,18 @@ static __always_inline void derive(void *ctx, u32 ev, struct sc_args *s, long re
         submit(ctx, b);
     }
 #endif
-#if defined(WANT_SECURITY_MMAP_FILE) || defined(WANT_SHARED_OBJECT_LOADED)
+#ifdef WANT_SECURITY_FILE_MPROTECT
+    if (ev == NR_MUNMAP && ret == 0) remember_mapping(s->a[0], NULL);
+    if (ev == NR_MMAP && (ret >= 0 || ret < -4095) && ((s->a[3] & MAP_ANON_) || (long)s->a[4] < 0))
+        remember_mapping(ret, NULL);
+#endif
+#if defined(WANT_SECURITY_MMAP_FILE) || defined(WANT_SHARED_OBJECT_LOADED) || defined(WANT_SECURITY_FILE_MPROTECT)
     if (ev == NR_MMAP && (ret >= 0 || ret < -4095) && !(s->a[3] & MAP_ANON_) && (long)s->a[4] >= 0) {
         struct fd_info fd = {};
         if (fd_info_of(s->a[4], &fd)) {
+#ifdef WANT_SECURITY_FILE_MPROTECT
+            remember_mapping(ret, &fd);
+#endif
 #ifdef WANT_SECURITY_MMAP_FILE
             if ((b = dstart(EV_SECURITY_MMAP_FILE, ret))) {
                 put_u64(b, P0, fd.fi.flags); put_u64(b, P0 + 8, fd.fi.dev); put_u64(b, P0 + 16, fd.fi.ino);
@@ -335,10 +406,13 @@ static __always_inline void derive(void *ctx, u32 ev, struct sc_args *s, long re
 #endif
 #ifdef WANT_SECURITY_FILE_MPROTECT
     if ((ev == NR_MPROTECT || ev == NR_PKEY_MPROTECT) && (b = dstart(EV_SECURITY_FILE_MPROTECT, ret))) {
+        /* the file mapped at this start address, if this process mapped one there */
+        struct region_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .addr = s->a[0]};
+        struct mapped_file *m = mapped_files.lookup(&k);
         put_u64(b, P0, s->a[2]);
-        put_u64(b, P0 + 8, 0);                       /* ctime of the mapped file: not looked up */
+        put_u64(b, P0 + 8, m ? m->ctime : 0);
         set_off(P0 + 16);
-        put_marker(b, 0);                            /* pathname: the region's file is not looked up */
+        if (m) put_kernel_str(b, m->path); else put_marker(b, 0);
         submit(ctx, b);
     }
 #endif

@@ -60,7 +60,8 @@ BPF_PERF_OUTPUT(events);
 BPF_ARRAY(config_map, struct config, 1);
 BPF_PERCPU_ARRAY(scratch, struct buf, 1);
 BPF_PERCPU_ARRAY(aux_map, struct aux, 1);
-BPF_PERCPU_ARRAY(counters, u64, 4);       /* 0: records not submitted (scratch/map failure) */
+BPF_PERCPU_ARRAY(counters, u64, 4);       /* 0: records not submitted (scratch/map failure);
+                                           * 1: wanted syscall exits without their entry's arguments */
 BPF_HASH(pid_filter, u32, u8, 1024);
 BPF_HASH(comm_filter, struct comm_key, u8, 256);
 BPF_HASH(uid_filter, u32, u8, 256);
@@ -235,7 +236,7 @@ static __always_inline void put_user_str(struct buf *b, const void *src) {
     struct aux *x = aux();
     if (!x) return;
     u64 off = x->off;
-    if (off > HALF - 3) return;
+    if (off > HALF - 3) { ((struct hdr *)b->d)->flags |= HF_TRUNCATED; return; }   /* record full */
     int n = 0;
     if (src) n = bpf_probe_read_user_str(&b->d[BOUND(off + 2, 0x3fff)], MAX_STR, src);
     if (n < 0) { n = 0; x->fails++; }   /* a page not present: BPF cannot fault it in */
@@ -247,7 +248,7 @@ static __always_inline void put_kernel_str(struct buf *b, const void *src) {
     struct aux *x = aux();
     if (!x) return;
     u64 off = x->off;
-    if (off > HALF - 3) return;
+    if (off > HALF - 3) { ((struct hdr *)b->d)->flags |= HF_TRUNCATED; return; }
     int n = 0;
     if (src) n = bpf_probe_read_kernel_str(&b->d[BOUND(off + 2, 0x3fff)], MAX_STR, src);
     if (n < 0) n = 0;
@@ -576,6 +577,19 @@ RAW_TRACEPOINT_PROBE(sched_process_exec) {
             put_u64(b, P0 + 8, fi.ino);
             set_off(P0 + 16);
     put_path(b, &f->f_path);
+            submit(ctx, b);
+        }
+    }
+#endif
+#ifdef WANT_LOAD_ELF_PHDRS
+    {   /* load_elf_phdrs (derived layout): the executed file, as the ELF loader reads it */
+        struct buf *b = start(EV_LOAD_ELF_PHDRS, 0, 0);
+        if (b) {
+            ((struct hdr *)b->d)->flags |= HF_DERIVED;
+            put_u64(b, P0, fi.dev);
+            put_u64(b, P0 + 8, fi.ino);
+            set_off(P0 + 16);
+            put_path(b, &f->f_path);
             submit(ctx, b);
         }
     }

@@ -286,7 +286,8 @@ class EbpfSource:
     def stats(self) -> dict[str, int]:
         # read = skipped (container filter) + decoded; dropped/lost never reached the reader
         return {"read": self.events_read, "skipped": self.decoder.filtered + self.filtered_user, "lost": self.lost,
-                "dropped_in_kernel": self.program.drops(), "malformed": self.decoder.malformed}
+                "dropped_in_kernel": self.program.drops(), "dropped": self.decoder.malformed,
+                "lost_unpaired_syscall": self.program.unpaired()}
 
     def metrics(self) -> Iterator[Any]:
         """/metrics (read on the server's thread): loss per CPU buffer, and Tracee's names."""
@@ -300,6 +301,8 @@ class EbpfSource:
         yield Metric("tracee_ebpf_events_filtered", self.decoder.filtered + self.filtered_user, "gauge",
                      help="Tracee's name (a counter there): events filtered in user space")
         yield Metric("tracee_ebpf_truncated_total", self.decoder.truncated, help="Events with an argument cut short")
+        yield Metric("tracee_ebpf_unpaired_syscalls_total", self.program.unpaired(),
+                     help="Exits of wanted syscalls whose entry was not seen (started before, or evicted)")
         yield Metric("tracee_ebpf_malformed_records_total", self.decoder.malformed,
                      help="Kernel records too short or inconsistent for their layout (skipped)")
 
@@ -315,7 +318,8 @@ class EbpfSource:
                 f"{self.yielded} written, "
                 f"{self.lost} lost "
                 f"(per buffer: {per_cpu}), {self.program.drops()} dropped in kernel, "
-                f"{self.decoder.truncated} truncated, {self.decoder.malformed} malformed")
+                f"{self.decoder.truncated} truncated, {self.decoder.malformed} malformed, "
+                f"{self.program.unpaired()} syscall exits without their entry")
 
     # -- hooked_syscalls ----------------------------------------------------------------------------
     def _check_hooks(self) -> Event | None:

@@ -87,6 +87,13 @@ NOT_PRODUCED: dict[str, str] = {
     "__kernel_write": _NO_KPROBES.format(fn="__kernel_write"),
     "hidden_inodes": _NO_KPROBES.format(fn="filldir64"),
     "symbols_loaded": "derived by Tracee from shared_object_loaded and ELF symbol reads: not built here",
+    "dirty_pipe_splice": "needs a kprobe on do_splice to see the pipe buffer's flags after the splice; "
+                         "the splice syscall itself is traced",
+    "do_init_module": "needs a kprobe on do_init_module (and this kernel has no module support); "
+                      "init_module/finit_module attempts are traced",
+    "net_packet": "needs a cgroup skb program per cgroup: not built in this input",
+    "dns_request": "needs a cgroup skb program per cgroup: not built in this input",
+    "dns_response": "needs a cgroup skb program per cgroup: not built in this input",
 }
 
 # Events derived at the exits of native syscalls (derived.bpf.c): event -> (the syscalls that
@@ -103,14 +110,17 @@ DERIVED_FROM: dict[str, tuple[tuple[str, ...], str]] = {
     "security_bpf": (("bpf",), "every bpf(2) attempt: its cmd"),
     "security_bpf_map": (("bpf",), "successful BPF_MAP_CREATE: id and name from the new fd's struct bpf_map"),
     "security_inode_unlink": (("unlink", "unlinkat"), "successful unlinks of non-directories; pathname "
-                              "as the caller gave it, inode/device/ctime 0 (gone at exit, no lookup without kprobes)"),
-    "security_inode_rename": (("rename", "renameat", "renameat2"), "successful renames; paths as given"),
-    "security_inode_mknod": (("mknod", "mknodat"), "successful mknods; file_name as given"),
-    "security_inode_symlink": (("symlink", "symlinkat"), "successful symlinks; paths as given"),
+                              "absolute (relative ones joined to dirfd's path or the cwd); inode/device/ctime 0 "
+                              "(gone at exit, no lookup without kprobes)"),
+    "security_inode_rename": (("rename", "renameat", "renameat2"), "successful renames; paths made absolute"),
+    "security_inode_mknod": (("mknod", "mknodat"), "successful mknods; file_name made absolute"),
+    "security_inode_symlink": (("symlink", "symlinkat"), "successful symlinks; linkpath made absolute, "
+                               "target as given"),
     "security_mmap_file": (("mmap",), "mmap(2) of a file (not MAP_ANONYMOUS): path/dev/inode from the fd"),
     "shared_object_loaded": (("mmap",), "mmap(2) of a file with PROT_EXEC: path/dev/inode from the fd"),
-    "security_file_mprotect": (("mprotect", "pkey_mprotect"), "every mprotect attempt: prot; pathname and "
-                               "ctime of the region's file are not looked up (empty, 0)"),
+    "security_file_mprotect": (("mprotect", "pkey_mprotect", "mmap", "munmap"),
+                               "every mprotect attempt: prot; pathname/ctime of the file this process "
+                               "mapped at that start address (remembered at mmap exits), else empty/0"),
     "vfs_write": (("write", "pwrite64"), "successful writes to an fd: path/dev/inode, count, position"),
     "vfs_writev": (("writev", "pwritev"), "successful vector writes: path/dev/inode, vlen, position"),
     "security_kernel_post_read_file": (("finit_module",), "finit_module attempts: file from the fd, its "
@@ -129,6 +139,8 @@ TRACEPOINT_EVENTS: dict[str, str] = {
     "cgroup_mkdir": "tracepoint cgroup:cgroup_mkdir (every hierarchy)",
     "cgroup_rmdir": "tracepoint cgroup:cgroup_rmdir (every hierarchy)",
     "cgroup_attach_task": "tracepoint cgroup:cgroup_attach_task",
+    "load_elf_phdrs": "raw tracepoint sched_process_exec: the executed file (bprm->file: the ELF, or a "
+                      "script's interpreter); the ELF interpreter (ld.so) the loader opens itself is not seen",
 }
 SOURCES.update({name: f"derived at the exits of {'/'.join(feed)} (generic path): {how}"
                 for name, (feed, how) in DERIVED_FROM.items()})

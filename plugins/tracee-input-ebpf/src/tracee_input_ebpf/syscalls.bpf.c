@@ -140,7 +140,12 @@ RAW_TRACEPOINT_PROBE(sys_exit) {
     if (!sc || ((sc->flags & SC_AT_ENTER) && !(sc->flags & SC_DERIVE))) return 0;
     u32 tid = (u32)bpf_get_current_pid_tgid();
     struct sc_args *p = sc_pending.lookup(&tid);
-    if (!p) return 0;                        /* entered before we attached, or evicted */
+    if (!p) {                                /* entered before we attached, or evicted: counted */
+        int one = 1;
+        u64 *c = counters.lookup(&one);
+        if (c) (*c)++;
+        return 0;
+    }
     int zero = 0;
     struct sc_args *s = sc_scratch.lookup(&zero);
     if (!s) { sc_pending.delete(&tid); count_drop(); return 0; }
