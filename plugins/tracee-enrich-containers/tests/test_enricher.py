@@ -197,3 +197,29 @@ def test_falcosidekick_fields_from_the_enricher(docker, docker_sock, log):
         "k8s.pod.name": POD["io.kubernetes.pod.name"], "k8s.ns.name": POD["io.kubernetes.pod.namespace"],
         "k8s.pod.uid": POD["io.kubernetes.pod.uid"]}
     assert "container.image.digest" not in fields  # a local image has none
+
+
+def test_a_stream_of_unknown_ids_is_looked_up_at_a_bounded_rate(docker, docker_sock, log):
+    """Forged or foreign container ids (a replayed file from another node) cost at most
+    LOOKUP_BURST look-ups at once and LOOKUP_RATE a second after that; the rest are counted as
+    deferred. A real container is still named: it was listed at start."""
+    name = unique("web")
+    cid = docker.start("--name", name)
+    enricher = started(docker_sock, log)
+    cache = enricher.cache
+    try:
+        began = time.monotonic()
+        engine = Engine([Traceme()], FindingsCollector(), enrichers=[enricher.record()])
+        fake = [make_event("ptrace", context={"container_id": "%064x" % n}, container=True, request="PTRACE_TRACEME")
+                for n in range(1, 1001)]
+        engine.run(fake + [make_event("ptrace", context={"container_id": cid}, container=True,
+                                      request="PTRACE_TRACEME")])
+        elapsed = time.monotonic() - began
+        assert cache.wait_idle(30)
+        stats = enricher.stats()
+    finally:
+        enricher.close()
+    asked = 1000 - stats["lookups_deferred"]
+    assert asked <= cache.LOOKUP_BURST + cache.LOOKUP_RATE * elapsed + 1
+    assert stats["lookups_deferred"] > 0
+    assert stats["cache_hits"] == 1  # the real container: known from the start-up listing

@@ -42,6 +42,14 @@ class ContainerCache:
     RETRY_UNKNOWN = 2.0    # an id no runtime knew is asked about again after this long
     DOWN_RETRY = 5.0       # a runtime that did not answer is skipped this long
     FORGET_AFTER = 30.0
+    # Look-ups of ids not known yet: at most LOOKUP_RATE a second, LOOKUP_BURST at once. The
+    # containers that exist are listed at start and new ones announced by the runtime's event
+    # stream, so a miss is only the race of a container seen before its announcement; ids beyond
+    # that (a stream full of forged or foreign ids) must not make the detector hammer the
+    # runtimes' sockets, nor take the event path's interpreter time (each look-up costs a
+    # millisecond of Python). An id over the rate is asked about when a token is free (counted).
+    LOOKUP_RATE = 5.0
+    LOOKUP_BURST = 20.0
     WATCH_BACKOFF = (1.0, 30.0)
 
     def __init__(self, runtimes: Sequence[Runtime], log: logging.Logger | None = None, *, max_entries: int = 8192,
@@ -61,6 +69,8 @@ class ContainerCache:
         self.hits = self.misses = 0                      # event path
         self.lookups = self.unknown = self.failed = self.evicted = 0  # worker
         self.socket_errors = self.dropped = 0            # any thread, under _lock
+        self.deferred = 0                                # event path: over LOOKUP_RATE
+        self._tokens, self._refilled = self.LOOKUP_BURST, time.monotonic()
 
     # -- the event path ---------------------------------------------------------------------------
     def get(self, container_id: str) -> ContainerInfo | None:
@@ -73,6 +83,13 @@ class ContainerCache:
         now = time.monotonic()
         asked = self._asked.get(container_id)
         if asked is None or now - asked >= self.RETRY_UNKNOWN:
+            self._tokens = min(self.LOOKUP_BURST, self._tokens + (now - self._refilled) * self.LOOKUP_RATE)
+            self._refilled = now
+            if self._tokens < 1.0:
+                self.deferred += 1
+                self._asked[container_id] = now - self.RETRY_UNKNOWN + 1.0 / self.LOOKUP_RATE
+                return None
+            self._tokens -= 1.0
             if len(self._asked) >= self.max_entries:
                 self._asked.clear()
             self._asked[container_id] = now
@@ -268,6 +285,8 @@ class ContainerCache:
                "lookups_failed": self.failed + self.unknown, "socket_errors": self.socket_errors}
         if self.dropped:
             out["lookups_dropped"] = self.dropped
+        if self.deferred:
+            out["lookups_deferred"] = self.deferred
         if self.evicted:
             out["evicted"] = self.evicted
         return out
