@@ -280,3 +280,13 @@ def test_user_space_follow_and_tree_watch_the_forks():
     assert "sched_process_fork" in plan_filters(parse(["tree=1", "event=ptrace"])).events
     assert "sched_process_fork" not in plan_filters(parse(["comm=bash", "follow", "event=ptrace"])).events  # kernel
     assert "sched_process_fork" not in plan_filters(parse(["uid=0", "event=ptrace"])).events
+
+
+def test_go_style_booleans_and_containers_on_by_default():
+    """`--flag=true|false` as Go's flag package takes them; container metadata is on by default
+    (the enricher is used when installed), so `--containers=false` must turn it off explicitly."""
+    from tracee_input_ebpf.cli import _go_bools
+
+    assert _go_bools(["--containers=true", "--metrics=false", "-t", "pid=1"]) == ["--containers", "-t", "pid=1"]
+    assert _go_bools(["--containers=false"]) == ["--no-containers"]
+    assert _go_bools(["--containers=0", "--healthz=1"]) == ["--no-containers", "--healthz"]

@@ -355,8 +355,9 @@ def tracee_ebpf_command(name: str = "tracee-ebpf") -> click.Command:
                   help="Capture artifacts (written, executed files...): not yet.")
     @click.option("--cache", "-a", "cache", multiple=True, metavar="VALUE",
                   help="Event cache between reader and output. Run '--cache help' for more info. [default: none]")
-    @click.option("--containers", "containers", is_flag=True,
-                  help="Enrich events with container and pod metadata from the container runtimes.")
+    @click.option("--containers/--no-containers", "containers", default=None,
+                  help="Enrich events with container and pod metadata from the container runtimes. "
+                       "Default: on when tracee-enrich-containers is installed; --containers=false turns it off.")
     @click.option("--crs", "--cri", "cri", multiple=True, metavar="RUNTIME:SOCKET",
                   help="Container runtimes to connect to (with --containers). Run '--crs help' for more info.")
     @click.option("--perf-buffer-size", "-b", "perf_buffer_size", type=int, default=1024, show_default=True,
@@ -380,7 +381,7 @@ def tracee_ebpf_command(name: str = "tracee-ebpf") -> click.Command:
     @click.option("--ebpf-hooks-interval", "hooks_interval", type=float, default=0.0, metavar="SECONDS",
                   help="Re-check the syscall table for hooked_syscalls this often (0: at start and on SIGUSR1).")
     def command(list_only: bool, trace: tuple[str, ...], output: tuple[str, ...], capture: tuple[str, ...],
-                cache: tuple[str, ...], containers: bool, cri: tuple[str, ...], perf_buffer_size: int,
+                cache: tuple[str, ...], containers: bool | None, cri: tuple[str, ...], perf_buffer_size: int,
                 blob_perf_buffer_size: int, install_path: str, debug: bool, **options: Any) -> None:
         """Trace OS events and syscalls using eBPF (Tracee's tracee-ebpf).
 
@@ -479,7 +480,7 @@ def _container_metadata(cri: Sequence[str]) -> tuple[Callable[[Event], None], Ca
     return None
 
 
-def _run(spec: Any, out: OutputConfig, cache_config: CacheConfig | None, *, containers: bool, cri: Sequence[str],
+def _run(spec: Any, out: OutputConfig, cache_config: CacheConfig | None, *, containers: bool | None, cri: Sequence[str],
          pages: int, install_path: str, debug: bool, exec_env: bool, options: dict[str, Any]) -> None:
     from tracee import log as logs
     from tracee import server
@@ -503,9 +504,11 @@ def _run(spec: Any, out: OutputConfig, cache_config: CacheConfig | None, *, cont
                     f"{', '.join(shown[:12])}{' ...' if len(shown) > 12 else ''}")
     if not plan.events:
         raise click.UsageError("none of the selected events is produced by this input (see 'tracee-ebpf --list')")
-    if cri and not containers:
-        log.warning("--crs/--cri has no effect without --containers (container metadata is off)")
-    enrich = _container_metadata(cri) if containers else None
+    if cri and containers is False:
+        log.warning("--crs/--cri has no effect with --containers=false (container metadata is off)")
+    # Metadata by default when the enricher is installed, as `tracee run` finds it (Tracee
+    # v0.8 needed --containers; its later releases enrich by default).
+    enrich = _container_metadata(cri) if containers is not False else None
     if containers and enrich is None:
         log.warning("--containers: no container enricher is installed (pip install tracee-enrich-containers)")
     service = server.start(options, command="tracee trace")  # --metrics / --healthz
@@ -653,6 +656,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 _BOOL_FLAGS = ("--metrics", "--healthz", "--list", "--containers", "--debug")
+_NEGATABLE = {"--containers": "--no-containers"}  # false must say so: their default may be on
 
 
 def _go_bools(argv: list[str]) -> list[str]:
@@ -663,6 +667,8 @@ def _go_bools(argv: list[str]) -> list[str]:
         if eq and flag in _BOOL_FLAGS and value.lower() in ("true", "false", "1", "0"):
             if value.lower() in ("true", "1"):
                 out.append(flag)
+            elif flag in _NEGATABLE:
+                out.append(_NEGATABLE[flag])
             continue
         out.append(a)
     return out
