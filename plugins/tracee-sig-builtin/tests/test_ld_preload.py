@@ -54,6 +54,20 @@ def test_near_miss_stream(run_stream):
     assert run_stream("trc-7-nearmiss.jsonl") == []
 
 
+def test_containerd_s_own_library_path_is_benign_exactly(run_signatures, make_event):
+    """containerd execs every shim and runc with LD_LIBRARY_PATH=/var/lib/containerd/opt/lib: (its
+    "opt" plugin): that exact entry does not fire; anything added to it does; `benign_env_values: []`
+    is Tracee's rule unchanged."""
+    shim = ["PATH=/usr/bin", "LD_LIBRARY_PATH=/var/lib/containerd/opt/lib:"]
+    event = make_event("execve", envp=shim, context={"process_name": "containerd-shim"})
+    assert run_signatures([LdPreload()], [event]) == []
+    longer = make_event("execve", envp=["LD_LIBRARY_PATH=/var/lib/containerd/opt/lib:/tmp/evil"])
+    assert run_signatures([LdPreload()], [longer]).ids == ["TRC-7"]
+    strict = LdPreload()
+    strict.configure({"benign_env_values": []})
+    assert run_signatures([strict], [event]).ids == ["TRC-7"]
+
+
 def test_allowed_env_prefixes_and_processes(run_signatures, make_event):
     """rustup gives every toolchain binary LD_LIBRARY_PATH=<toolchain>/lib: tunable, not a finding."""
     rustup = ["PATH=/bin", "LD_LIBRARY_PATH=/root/.rustup/toolchains/stable/lib"]

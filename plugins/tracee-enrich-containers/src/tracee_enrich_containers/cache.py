@@ -202,10 +202,12 @@ class ContainerCache:
         for index, runtime in enumerate(self.runtimes):
             try:
                 infos = runtime.list()
-            except RuntimeDown as exc:
-                self._down(index, runtime, exc)
-                continue
-            except RuntimeFailed as exc:
+            except (RuntimeDown, RuntimeFailed) as exc:
+                if self._stop.is_set():
+                    return  # close() shut the client under the listing: nothing to report
+                if isinstance(exc, RuntimeDown):
+                    self._down(index, runtime, exc)
+                    continue
                 self._fail(f"{runtime.kind} at {runtime.socket}: listing containers: {exc}")
                 continue
             self._up(index, runtime)

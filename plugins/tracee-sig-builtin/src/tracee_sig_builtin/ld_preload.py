@@ -28,9 +28,16 @@ class LdPreload(Signature):
     # LD_LIBRARY_PATH rustup gives every toolchain binary, and programs allowed to set them.
     allowed_values: tuple[str, ...] = ()
     allowed_processes: frozenset[str] = frozenset()
+    # Whole entries known benign, compared exactly: containerd starts every shim and runc with
+    # its "opt" plugin's library directory (root-owned), so with exec environments captured by
+    # default each container start would fire. Any other value, or more after it, still fires.
+    # `benign_env_values: []` in the tuning file brings back Tracee's rule unchanged.
+    benign_values: frozenset[str] = frozenset({"LD_LIBRARY_PATH=/var/lib/containerd/opt/lib:"})
 
     def configure(self, settings: dict[str, Any]) -> None:
-        check_settings(settings, ("allowed_env_prefixes", "allowed_processes"))
+        check_settings(settings, ("allowed_env_prefixes", "allowed_processes", "benign_env_values"))
+        if "benign_env_values" in settings:
+            self.benign_values = frozenset(names_setting("benign_env_values", settings["benign_env_values"]))
         if "allowed_env_prefixes" in settings:
             self.allowed_values = tuple(names_setting("allowed_env_prefixes", settings["allowed_env_prefixes"]))
         if "allowed_processes" in settings:
@@ -48,7 +55,7 @@ class LdPreload(Signature):
                 allowed = self.allowed_values
                 for entry in envp:
                     if type(entry) is str and entry.startswith(ENV_PREFIXES):
-                        if allowed and entry.startswith(allowed):
+                        if (allowed and entry.startswith(allowed)) or entry in self.benign_values:
                             continue
                         self.match(event, None)
                         return
