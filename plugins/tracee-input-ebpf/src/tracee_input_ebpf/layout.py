@@ -15,7 +15,7 @@ from __future__ import annotations
 import struct
 
 __all__ = ["ARG_KINDS", "CONFIG", "HDR", "HDR_FIELDS", "HF", "SC", "SC_TABLE_SIZE", "COMPAT_BASE", "arg_kind",
-           "c_definitions", "flags_offset"]
+           "c_definitions", "field_offset", "flags_offset"]
 
 # (field, C type, struct code): the order is the wire order.
 HDR_FIELDS: tuple[tuple[str, str, str], ...] = (
@@ -68,14 +68,19 @@ SC_TABLE_SIZE = 1024      # native x86-64 numbers 0..511, ia32 numbers at COMPAT
 COMPAT_BASE = 512
 
 
-def flags_offset() -> int:
-    """Offset of hdr.flags in the record."""
+def field_offset(field: str) -> int:
+    """Offset of a header field in the record."""
     codes = ""
     for name, _, code in HDR_FIELDS:
-        if name == "flags":
+        if name == field:
             return struct.calcsize("<" + codes)
         codes += code
-    raise AssertionError("no flags field")
+    raise AssertionError(f"no {field} field")
+
+
+def flags_offset() -> int:
+    """Offset of hdr.flags in the record."""
+    return field_offset("flags")
 
 
 _STRINGS = frozenset(("const char*", "const char *", "char*", "char *"))

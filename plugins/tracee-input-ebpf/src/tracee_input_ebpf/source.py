@@ -16,7 +16,7 @@ from tracee import Event
 from tracee.events import catalog
 from tracee.log import limit
 
-from . import environment
+from . import environment, layout
 from .containers import ContainerTracker
 from .decode import Decoder
 from .filters import FilterSpec, Matcher
@@ -370,8 +370,11 @@ def _timestamp(record: bytes) -> int:
     return int.from_bytes(record[:8], "little")
 
 
+_EVENT_ID_AT = layout.field_offset("event_id")
+
+
 def _event_id(record: bytes) -> int:
-    return int.from_bytes(record[32:36], "little")  # decode.HDR: after ts, start_time, cgroup_id, ret
+    return int.from_bytes(record[_EVENT_ID_AT:_EVENT_ID_AT + 4], "little")
 
 
 def _own_comm() -> str:
