@@ -7,7 +7,7 @@ import logging
 import os
 import re
 import sys
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import click
 
@@ -201,17 +201,26 @@ def build_cli(host: PluginHost) -> click.Group:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the `tracee` script: user mistakes become one line on stderr, never a traceback."""
+    """Entry point of the `tracee` script."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    run_script(lambda: build_cli(make_host(argv)), argv, "tracee")
+
+
+def run_script(make: Callable[[], click.Command], argv: list[str], prog_name: str, *,
+               unknown_flag: Callable[[str], str] | None = None) -> None:
+    """Run a command the way every script of the project does (`tracee`, `tracee-rules`,
+    `tracee-ebpf`): user mistakes become one line on stderr and exit 2, fatal errors exit 1, a
+    reader that went away 141, Ctrl-C 130; never a traceback. `make` builds the command (inside,
+    so its errors are handled too); `unknown_flag` words the error for a flag that does not exist."""
     try:
-        host = make_host(argv)
-        cli = build_cli(host)
-        code = cli.main(argv, prog_name="tracee", standalone_mode=False)
+        code = make().main(argv, prog_name=prog_name, standalone_mode=False)
         if isinstance(code, int) and code:  # click returns ctx.exit's code instead of raising it
             sys.exit(code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
+        if unknown_flag is not None and isinstance(exc, click.exceptions.NoSuchOption):
+            _fail(unknown_flag(exc.option_name), 2)
         _fail(exc.format_message(), 2, getattr(exc, "ctx", None))
     except click.exceptions.Abort:  # Ctrl-C at a prompt
         sys.exit(130)

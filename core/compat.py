@@ -8,7 +8,7 @@ from typing import Sequence
 import click
 
 from .cli import (CONTEXT_SETTINGS, _fail, add_plugin_options, add_service_options, apply_plugin_options,
-                  list_events, list_table, make_host)
+                  list_events, list_table, make_host, run_script)
 from .config import load_config
 from .errors import FatalError, UsageError
 from .runner import RunOptions, load_signatures, run
@@ -110,22 +110,12 @@ def _strip_ignored(argv: list[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     argv = _strip_ignored(list(sys.argv[1:] if argv is None else argv))
-    try:
-        host = make_host(argv)
-        cmd = build(host)
+
+    def make() -> click.Command:
+        cmd = build(make_host(argv))
         if not argv:
             click.echo(cmd.get_help(click.Context(cmd, info_name="tracee-rules")), err=True)
             _fail("no flags specified", 2)
-        code = cmd.main(argv, prog_name="tracee-rules", standalone_mode=False)
-        if isinstance(code, int) and code:  # ctx.exit(N) comes back as a return value here
-            sys.exit(code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        _fail(exc.format_message(), 2, getattr(exc, "ctx", None))
-    except UsageError as exc:
-        _fail(str(exc), 2)
-    except FatalError as exc:
-        _fail(str(exc), 1)
-    except KeyboardInterrupt:
-        sys.exit(130)
+        return cmd
+
+    run_script(make, argv, "tracee-rules")

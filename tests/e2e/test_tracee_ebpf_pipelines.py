@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -337,38 +337,16 @@ def test_uid_not_root_and_pid_above_1000(tmp_path, report):
     report("uid!=0 pid>1000", f"{len(events)} events, uids {sorted({e['userId'] for e in events})}")
 
 
-def test_tree_traces_a_process_and_its_descendants_only(tmp_path, report):
+def _older_and_newer(line_for: Callable[[int], str], tmp_path: Path,
+                     older: str) -> tuple[list[dict], subprocess.Popen, subprocess.Popen]:
+    """Trace `line_for(pid of the older process)` while two processes run: `older`, a shell
+    started before tracing that waits until told to go, then a `cat` started after tracing
+    began. Returns the events and both processes."""
     go = tmp_path / "go"
-    # started before tracing: its pid is the tree's root; it runs cat (a child) once told to
-    parent = subprocess.Popen(["/bin/bash", "-c", f"while [ ! -e {go} ]; do sleep 0.05; done; "
-                               "/bin/cat /etc/hostname >/dev/null; true"])
-    try:
-        line = f"tracee-ebpf -o json -t event=sched_process_exec,security_file_open -t tree={parent.pid}"
-        with Shell(line, tmp_path / "out") as shell:
-            shell.wait_ready()
-            go.touch()
-            parent.wait(10)
-            other = subprocess.Popen(["/bin/cat", "/etc/hostname"], stdout=subprocess.DEVNULL)
-            other.wait()
-            time.sleep(0.5)
-            shell.stop()
-    finally:
-        if parent.poll() is None:
-            parent.kill()
-    events = shell.events()
-    ours = [e for e in events if e["hostParentProcessId"] == parent.pid and e["processName"] == "cat"]
-    assert ours, events[-5:]
-    assert not [e for e in events if e["hostProcessId"] == other.pid]
-    report("tree=PID", f"{len(events)} events of the tree of {parent.pid}; a cat outside it not traced")
-
-
-def test_pid_new_traces_only_processes_started_after_it(tmp_path, report):
-    go = tmp_path / "go"
-    old = subprocess.Popen(["/bin/bash", "-c", f"while [ ! -e {go} ]; do sleep 0.05; done; exec /bin/cat /etc/hostname"],
+    old = subprocess.Popen(["/bin/bash", "-c", f"while [ ! -e {go} ]; do sleep 0.05; done; {older}"],
                            stdout=subprocess.DEVNULL)
     try:
-        line = "tracee-ebpf -o json -t event=sched_process_exec -t pid=new"
-        with Shell(line, tmp_path / "out") as shell:
+        with Shell(line_for(old.pid), tmp_path / "out") as shell:
             shell.wait_ready()
             go.touch()
             old.wait(10)
@@ -379,7 +357,23 @@ def test_pid_new_traces_only_processes_started_after_it(tmp_path, report):
     finally:
         if old.poll() is None:
             old.kill()
-    events = shell.events()
+    return shell.events(), old, new
+
+
+def test_tree_traces_a_process_and_its_descendants_only(tmp_path, report):
+    # the older shell is the tree's root; it runs cat as a child; the later cat is outside the tree
+    events, parent, other = _older_and_newer(
+        lambda pid: f"tracee-ebpf -o json -t event=sched_process_exec,security_file_open -t tree={pid}",
+        tmp_path, "/bin/cat /etc/hostname >/dev/null; true")
+    ours = [e for e in events if e["hostParentProcessId"] == parent.pid and e["processName"] == "cat"]
+    assert ours, events[-5:]
+    assert not [e for e in events if e["hostProcessId"] == other.pid]
+    report("tree=PID", f"{len(events)} events of the tree of {parent.pid}; a cat outside it not traced")
+
+
+def test_pid_new_traces_only_processes_started_after_it(tmp_path, report):
+    events, old, new = _older_and_newer(lambda _: "tracee-ebpf -o json -t event=sched_process_exec -t pid=new",
+                                        tmp_path, "exec /bin/cat /etc/hostname")
     assert [e for e in events if e["hostProcessId"] == new.pid], events[-5:]
     assert not [e for e in events if e["hostProcessId"] == old.pid], "a process older than tracing was traced"
     report("pid=new", f"{len(events)} execs of new processes; the older one's exec not traced")

@@ -627,32 +627,13 @@ def _cached(batches: Iterator[list[Event]], config: CacheConfig | None, source: 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """The `tracee-ebpf` console script: user mistakes are one line and exit code 2, never a traceback."""
-    from tracee.cli import _fail, _quiet_stdout
-    from tracee.errors import FatalError, UsageError
+    from tracee import log as logs
+    from tracee.cli import run_script
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    argv = _go_bools(argv)
-    try:
-        from tracee import log as logs
-
-        logs.setup()
-        cmd = tracee_ebpf_command()
-        cmd.main(argv, prog_name="tracee-ebpf", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.NoSuchOption as exc:
-        _fail(f"flag provided but not defined: {exc.option_name} (see 'tracee-ebpf --help')", 2)
-    except click.ClickException as exc:
-        _fail(exc.format_message(), 2, getattr(exc, "ctx", None))
-    except UsageError as exc:
-        _fail(str(exc), 2)
-    except FatalError as exc:
-        _fail(str(exc), 1)
-    except BrokenPipeError:
-        _quiet_stdout()
-        sys.exit(141)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    argv = _go_bools(list(sys.argv[1:] if argv is None else argv))
+    logs.setup()
+    run_script(tracee_ebpf_command, argv, "tracee-ebpf",
+               unknown_flag=lambda name: f"flag provided but not defined: {name} (see 'tracee-ebpf --help')")
 
 
 _BOOL_FLAGS = ("--metrics", "--healthz", "--list", "--containers", "--debug")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from tracee import Event
 from tracee.events import catalog, decoders
@@ -187,12 +187,30 @@ _K_RAW, _K_STR, _K_SOCKADDR, _K_INT2, _K_ARRAY = (layout.ARG_KINDS[k] for k in (
     "ARG_RAW", "ARG_STR", "ARG_SOCKADDR", "ARG_INT_ARR2", "ARG_STR_ARRAY"))
 
 
+_CRED_FIELDS = ("Uid", "Gid", "Suid", "Sgid", "Euid", "Egid", "Fsuid", "Fsgid", "UserNamespace", "SecureBits",
+                "CapInheritable", "CapPermitted", "CapEffective", "CapBounding", "CapAmbient")
+_CRED = struct.Struct("<15Q")
+_K_CRED = layout.ARG_KINDS["ARG_CRED"]
+
+
+def _cred(raw: bytes) -> dict[str, int]:
+    if len(raw) != _CRED.size:
+        raise ValueError("slim_cred_t item of %d bytes" % len(raw))
+    return dict(zip(_CRED_FIELDS, _CRED.unpack(raw)))
+
+
+# How an item (an argument read from memory, not a register) of each kind is decoded: chosen
+# once per event when its decoder is built, by the generic and the derived layouts alike.
+_ITEM_DECODERS: dict[int, Callable[[bytes], object]] = {
+    _K_STR: _text, _K_SOCKADDR: _sockaddr, _K_INT2: _int_pair, _K_CRED: _cred}
+
+
 def generic_payload(event_id: int, compat: bool, parsed: bool = True) -> Callable[[bytes], list[dict]]:
     """The decoder of generic syscall records of `event_id` (layout.py's generic layout)."""
     definition = catalog.by_id(event_id)
     assert definition is not None, event_id
     name = definition.name
-    scalars: list[tuple[int, int, Callable[[object], dict], Callable[[int], int]]] = []
+    scalars: list[tuple[int, int, Callable[[object], dict], Callable[[Any], object]]] = []
     arrays: list[tuple[int, Callable[[object], dict]]] = []
     for i, arg in enumerate(definition.args[:6]):
         kind = layout.ARG_KINDS[layout.arg_kind(arg.type)]
@@ -200,7 +218,8 @@ def generic_payload(event_id: int, compat: bool, parsed: bool = True) -> Callabl
         if kind == _K_ARRAY:
             arrays.append((i, make))
         else:
-            scalars.append((i, kind, make, _cast(arg.type, compat)))
+            scalars.append((i, kind, make, _cast(arg.type, compat) if kind == _K_RAW
+                            else _ITEM_DECODERS.get(kind, _int_pair)))
     count = len(definition.args[:6])
     if not arrays and all(kind == _K_RAW for _, kind, _, _ in scalars):
         raws = tuple((i, make, cast) for i, _, make, cast in scalars)
@@ -214,17 +233,12 @@ def generic_payload(event_id: int, compat: bool, parsed: bool = True) -> Callabl
         regs = _U64x6.unpack_from(d, P0)
         off = P0 + 48
         out: list[dict | None] = [None] * count
-        for i, kind, make, cast in scalars:
+        for i, kind, make, convert in scalars:  # convert: the register's cast, or the item's decoder
             if kind == _K_RAW:
-                out[i] = make(cast(regs[i]))
+                out[i] = make(convert(regs[i]))
                 continue
             (raw,), off = _items(d, off, 1)
-            if kind == _K_STR:
-                out[i] = make(_text(raw))
-            elif kind == _K_SOCKADDR:
-                out[i] = make(_sockaddr(raw))
-            else:
-                out[i] = make(_int_pair(raw))
+            out[i] = make(convert(raw))
         for i, make in arrays:
             values, off = _str_array(d, off)
             if values is not None:          # not captured (envp without --exec-env): left out
@@ -233,32 +247,20 @@ def generic_payload(event_id: int, compat: bool, parsed: bool = True) -> Callabl
     return payload
 
 
-_CRED_FIELDS = ("Uid", "Gid", "Suid", "Sgid", "Euid", "Egid", "Fsuid", "Fsgid", "UserNamespace", "SecureBits",
-                "CapInheritable", "CapPermitted", "CapEffective", "CapBounding", "CapAmbient")
-_CRED = struct.Struct("<15Q")
-_K_CRED = layout.ARG_KINDS["ARG_CRED"]
-
-
-def _cred(raw: bytes) -> dict[str, int]:
-    if len(raw) != _CRED.size:
-        raise ValueError("slim_cred_t item of %d bytes" % len(raw))
-    return dict(zip(_CRED_FIELDS, _CRED.unpack(raw)))
-
-
 def derived_payload(event_id: int, parsed: bool = True) -> Callable[[bytes], list[dict]]:
     """The decoder of derived records of `event_id`: a u64 per integer argument, in the
     catalog's order, then an item per other argument (layout.py)."""
     definition = catalog.by_id(event_id)
     assert definition is not None, event_id
     raws: list[tuple[int, Callable[[object], dict], Callable[[int], int]]] = []
-    items: list[tuple[int, int, Callable[[object], dict]]] = []
+    items: list[tuple[int, Callable[[bytes], object], Callable[[object], dict]]] = []
     for i, arg in enumerate(definition.args):
         kind = layout.ARG_KINDS[layout.arg_kind(arg.type)]
         make = _maker(definition.name, arg, parsed)
         if kind == _K_RAW:
             raws.append((i, make, _cast(arg.type, False)))
         else:
-            items.append((i, kind, make))
+            items.append((i, _ITEM_DECODERS.get(kind, _int_pair), make))
     fixed = struct.Struct("<%dQ" % len(raws))
     count = len(definition.args)
     first_item = P0 + fixed.size
@@ -269,16 +271,9 @@ def derived_payload(event_id: int, parsed: bool = True) -> Callable[[bytes], lis
         for (i, make, cast), v in zip(raws, values):
             out[i] = make(cast(v))
         off = first_item
-        for i, kind, make in items:
+        for i, decode, make in items:
             (raw,), off = _items(d, off, 1)
-            if kind == _K_STR:
-                out[i] = make(_text(raw))
-            elif kind == _K_SOCKADDR:
-                out[i] = make(_sockaddr(raw))
-            elif kind == _K_CRED:
-                out[i] = make(_cred(raw))
-            else:
-                out[i] = make(_int_pair(raw))
+            out[i] = make(decode(raw))
         return [a for a in out if a is not None]
     return payload
 

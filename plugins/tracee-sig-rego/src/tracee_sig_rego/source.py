@@ -259,17 +259,7 @@ def necessary_condition(source: str) -> Condition | None:
     """The module's `Condition`, or None when none can be read soundly: a `with` or `else`
     anywhere near a match, a default match other than false, a local `helpers`, a head of another
     form, or a body without a literal test (then every event may match)."""
-    strings: list[str] = []
-    parts = []
-    for kind, text in _segments(source):
-        if kind == "string":
-            strings.append(text)
-            parts.append(f"\x01{len(strings) - 1}\x01")
-        elif kind == "comment":
-            parts.append(" " * len(text))
-        else:
-            parts.append(text)
-    code = "".join(parts)
+    code, strings = _masked(source)
     if re.search(r"\bwith\b", code) or re.search(r"\bhelpers\s*(?::=|=(?!=))|^[ \t]*helpers\b(?!\s*\.)|\bsome\b[^\n]*\bhelpers\b", code, re.MULTILINE):
         return None
     for found in _DEFAULT.finditer(code):
