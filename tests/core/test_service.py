@@ -51,7 +51,9 @@ def test_metrics_change_while_it_runs_and_healthz_turns_503_when_the_input_dies(
         until(lambda: get(url + "/healthz") == (200, "OK\n"))
         live.send(OTHER, SHADOW, OTHER)
         assert live.finding()["SigMetadata"]["ID"] == "EXAMPLE-1"
-        first = until(lambda: (m := samples(url)).get(("tracee_events_total", (("input", "file"),))) == 3 and m)
+        # Events are counted when read, rule errors when evaluated: wait for the third event's error.
+        first = until(lambda: (m := samples(url)).get(("tracee_events_total", (("input", "file"),))) == 3
+                      and m.get(("tracee_rule_errors_total", (("signature_id", "EXAMPLE-BOOM"),))) == 3 and m)
         assert first[("tracee_findings_total", (("severity", "2"), ("signature_id", "EXAMPLE-1")))] == 1
         assert first[("tracee_rules_detections_total", ())] == 1
         assert first[("tracee_rule_errors_total", (("signature_id", "EXAMPLE-BOOM"),))] == 3
