@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 
 from .event import Event
+from .predicates import Predicate
 from .signature import Finding, Signature
 
 __all__ = ["Enricher", "EnricherContext", "Input", "InputContext", "InputSpec", "Output", "OutputContext", "OutputSpec",
@@ -20,7 +21,10 @@ class InputContext:
     """What an input is told when it starts.
 
     `event_names` is the set of event names loaded signatures select, or None when some signature
-    selects every event (`*`): an input may skip (but must count) events outside it. `options`
+    selects every event (`*`): an input may skip (but must count) events outside it.
+    `conditions` says more, per selected event name: the (origin, predicates) of every selector
+    naming it (`tracee.predicates`; None: not known). An input may drop an event that no
+    selector can match (the eBPF input does it in the kernel), and must then count it. `options`
     holds the values of CLI options plugins contributed (by click parameter name). `log` is the
     logger to report on (`tracee.input.<name>`; see `tracee.log` for rate limits).
     """
@@ -29,6 +33,7 @@ class InputContext:
     event_names: frozenset[str] | None
     options: Mapping[str, Any] = field(default_factory=dict)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("tracee.input"))
+    conditions: Mapping[str, tuple[tuple[str, tuple[Predicate, ...]], ...]] | None = None
 
 
 class Input(Protocol):
@@ -37,6 +42,8 @@ class Input(Protocol):
     - `metrics()`: `tracee.metrics.Metric` records for `/metrics`, read on the server's thread;
     - `health()`: None when well, else why not (`/healthz` answers 503 with it);
     - `update_events(event_names)`: a reload changed what the signatures select (None: all);
+    - `update_conditions(conditions)`: a reload changed the selectors' predicates (as
+      `InputContext.conditions`); an input that filters by them must follow;
     - `finite`: True when its end is a normal end (a regular file), not the input dying.
     """
 

@@ -561,6 +561,26 @@ def selected_event_names(signatures: Sequence[Signature]) -> frozenset[str] | No
     return event_names_of(selector_index(signatures, [_id_of(sig) for sig in signatures]))
 
 
+def selected_conditions(signatures: Sequence[Signature]
+                        ) -> dict[str, tuple[tuple[str, tuple[Predicate, ...]], ...]] | None:
+    """Per event name of source tracee, the (origin, predicates) of every selector naming it (an
+    input may drop what none can match: `InputContext.conditions`); None when some signature
+    selects every event."""
+    out: dict[str, list[tuple[str, tuple[Predicate, ...]]]] = {}
+    for sig in signatures:
+        try:
+            selectors = sig.get_selected_events()
+        except Exception:  # noqa: BLE001 - reported where the engine indexes them
+            return None
+        for sel in selectors:
+            if sel.source != SOURCE_TRACEE:
+                continue
+            if not sel.name or sel.name == ALL:
+                return None
+            out.setdefault(sel.name, []).append((sel.origin or ALL, tuple(sel.where)))
+    return {name: tuple(items) for name, items in out.items()}
+
+
 def _id_of(sig: Signature) -> str:
     try:
         return sig.get_metadata().id

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .config import Config, load_config
-from .engine import Engine, selected_event_names
+from .engine import Engine, selected_conditions, selected_event_names
 from .errors import FatalError, UsageError
 from .metrics import Metric
 
@@ -170,6 +170,12 @@ class Reloader:
     def _update_input(self, signatures: list[Any]) -> None:
         if self.source is None:  # not started yet: it is told the engine's events when it is
             return
+        conditions: Callable[[Any], None] | None = getattr(self.source, "update_conditions", None)
+        if callable(conditions):  # first: an input filtering by the old predicates would drop too much
+            try:
+                conditions(selected_conditions(signatures))
+            except Exception as exc:  # noqa: BLE001
+                log.error(f"reload: input {self.input_name} failed to change its filters: {type(exc).__name__}: {exc}")
         names = selected_event_names(signatures)
         update: Callable[[frozenset[str] | None], None] | None = getattr(self.source, "update_events", None)
         if callable(update):

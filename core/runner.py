@@ -16,7 +16,7 @@ from . import server
 from . import rulecache, workers
 from .api import EnricherContext, InputContext, Output, OutputContext, RuleLoadContext
 from .config import Config, load_config
-from .engine import Engine
+from .engine import Engine, selected_conditions
 from .errors import FatalError, UsageError
 from .plugins import PluginHost, PluginInfo
 from .reload import Reloader
@@ -289,7 +289,8 @@ def _run(host: PluginHost, opts: RunOptions, counter: logs.Counter, banner: bool
         except Exception as exc:  # noqa: BLE001 - events still flow, without this enricher's fields
             log.error(f"enricher {enricher.name} failed to start: {type(exc).__name__}: {exc}")
     context = InputContext(input_arg, engine.event_names(), opts.options,
-                           log=logging.getLogger(f"tracee.input.{input_spec.name}"))
+                           log=logging.getLogger(f"tracee.input.{input_spec.name}"),
+                           conditions=selected_conditions([item.signature for item in loaded]))
     try:
         source = input_spec.factory(context)
     except BaseException:

@@ -37,7 +37,7 @@ def _make_input(context: InputContext) -> Any:
             log.warning(f"ebpf: signatures select event(s) this input does not produce: "
                              f"{', '.join(missing)} (their rules will not fire)")
     try:
-        options = options_from_mapping(context.options, events)
+        options = options_from_mapping(context.options, events, context.conditions)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     try:

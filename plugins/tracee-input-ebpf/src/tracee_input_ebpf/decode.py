@@ -38,6 +38,7 @@ _U64 = struct.Struct("<Q")
 _Q2 = struct.Struct("<qQ")
 HF_INTERNAL, HF_TRUNCATED, HF_AFTER_EXEC = (layout.HF[f] for f in ("HF_INTERNAL", "HF_TRUNCATED", "HF_AFTER_EXEC"))
 HF_GENERIC, HF_COMPAT, HF_DERIVED = (layout.HF[f] for f in ("HF_GENERIC", "HF_COMPAT", "HF_DERIVED"))
+HF_STARTED = layout.HF["HF_STARTED"]
 FLAGS_AT = layout.flags_offset()
 _MALFORMED = (struct.error, IndexError, ValueError, TypeError, KeyError)
 NOT_CAPTURED = 0xFFFF
@@ -368,7 +369,10 @@ class Decoder:
             "hostParentProcessId": ppid, "userId": uid, "mountNamespace": mnt_ns,
             "pidNamespace": pid_ns, "processName": comm, "hostName": host,
             "argsNum": len(args), "returnValue": ret},
-            self._names[event_id], event_id, container_id, cgroup_id in containers.started, args)
+            # started: marked in the kernel at the container's first exec (so on every CPU's
+            # records at once), or a container that existed when tracing began
+            self._names[event_id], event_id, container_id,
+            bool(container_id) and (bool(flags & HF_STARTED) or cgroup_id in containers.started), args)
 
     # -- payloads (argument order and types: the catalog's, via _ARGS) -----------------------------
     def _p_sys_enter(self, d: bytes) -> list[dict]:

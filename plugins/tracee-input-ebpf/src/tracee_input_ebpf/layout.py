@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 
-__all__ = ["ARG_KINDS", "CONFIG", "HDR", "HDR_FIELDS", "HF", "SC", "SC_TABLE_SIZE", "COMPAT_BASE", "arg_kind",
+__all__ = ["ARG_KINDS", "CONFIG", "FD_STATE", "HDR", "HDR_FIELDS", "HF", "SC", "SC_TABLE_SIZE", "COMPAT_BASE", "arg_kind",
            "c_definitions", "field_offset", "flags_offset"]
 
 # (field, C type, struct code): the order is the wire order.
@@ -35,6 +35,7 @@ HF: dict[str, int] = {
     "HF_GENERIC": 8,      # a generic syscall record (layout in this module's docstring)
     "HF_COMPAT": 16,      # a 32-bit (ia32) syscall: registers are 32-bit, pointers 4 bytes
     "HF_DERIVED": 32,     # a derived record: the catalog's integer arguments as u64, then items
+    "HF_STARTED": 64,     # its cgroup's container has started (an exec in it, seen in the kernel)
 }
 
 # Argument kinds of the generic syscall path: what the kernel side reads for an argument.
@@ -56,6 +57,9 @@ CONFIG: dict[str, int] = {
     "F_SYS_EXIT": 512,    # the sys_exit event: every syscall exit
     "F_MNTNS": 1024,      # only mount namespaces in mntns_filter (tracee-ebpf -t mntns=...)
     "F_PIDNS": 2048,      # only pid namespaces in pidns_filter (-t pidns=...)
+    "F_OPEN_FILTER": 4096,  # security_file_open checked against the rules' selectors (open_conf)
+    "F_FD_STATE": 8192,   # the inet_socket_fd state is kept (connects, and SC_FD_STATE syscalls)
+    "F_READY": 16384,     # user space reads the buffers: records before it would have no reader
 }
 
 # Flags of a syscall's entry in the BPF table `syscall_conf`.
@@ -63,6 +67,15 @@ SC: dict[str, int] = {
     "SC_WANTED": 1,       # emit this syscall's event
     "SC_AT_ENTER": 2,     # emit at entry (no return, or the caller's memory is gone at exit)
     "SC_DERIVE": 4,       # events derived from this syscall are wanted (derived.bpf.c)
+    "SC_FD_STATE": 8,     # emitted only for fds in the inet_socket_fd state (sc_conf.fd_state)
+}
+
+# sc_conf.fd_state of an SC_FD_STATE syscall: which fd arguments are tested, what the call does.
+FD_STATE: dict[str, int] = {
+    "FD_ARG0": 1,         # the first argument is an fd that may be tracked
+    "FD_ARG1": 2,         # the second too
+    "FD_CLOSE": 4,        # the call releases its first argument (close)
+    "FD_DUP_TO_ARG1": 8,  # a dup whose new fd is the second argument (dup2/dup3); else the result
 }
 SC_TABLE_SIZE = 1024      # native x86-64 numbers 0..511, ia32 numbers at COMPAT_BASE + nr
 COMPAT_BASE = 512
@@ -106,7 +119,7 @@ def arg_kind(arg_type: str) -> str:
 def c_definitions() -> str:
     """The C text of this layout, put before program.c."""
     lines = ["/* generated from layout.py: the record layout's one home */"]
-    for table in (HF, ARG_KINDS, SC, CONFIG):
+    for table in (HF, ARG_KINDS, SC, FD_STATE, CONFIG):
         lines += [f"#define {name} {value}" for name, value in table.items()]
     lines.append(f"#define SC_TABLE_SIZE {SC_TABLE_SIZE}")
     lines.append(f"#define COMPAT_BASE {COMPAT_BASE}")

@@ -52,7 +52,8 @@ struct uts_name { char name[65]; };
 struct buf { u8 d[BUFSZ]; };
 /* write offsets live in map memory, not registers: the verifier then sees every loop iteration
  * alike (precise register offsets make its states explode) */
-struct aux { u64 off; u64 poff; u64 fails; u8 p[PATH_HALF * 2]; };   /* fails: user reads that faulted */
+/* fails: user reads that faulted; plen: length of the path walk_path left at p[poff] */
+struct aux { u64 off; u64 poff; u64 fails; u64 plen; u8 p[PATH_HALF * 2]; };
 struct cgroup_path { u8 p[CGROUP_PATH_TAIL]; };
 struct region_key { u32 tgid; u32 pad; u64 addr; };
 
@@ -61,7 +62,8 @@ BPF_ARRAY(config_map, struct config, 1);
 BPF_PERCPU_ARRAY(scratch, struct buf, 1);
 BPF_PERCPU_ARRAY(aux_map, struct aux, 1);
 BPF_PERCPU_ARRAY(counters, u64, 4);       /* 0: records not submitted (scratch/map failure);
-                                           * 1: wanted syscall exits without their entry's arguments */
+                                           * 1: wanted syscall exits without their entry's arguments;
+                                           * 2: events no loaded rule can match (kernel_filter.py) */
 BPF_HASH(pid_filter, u32, u8, 1024);
 BPF_HASH(comm_filter, struct comm_key, u8, 256);
 BPF_HASH(uid_filter, u32, u8, 256);
@@ -75,6 +77,13 @@ BPF_TABLE("lru_hash", struct region_key, u32, regions, 16384);      /* mmap/mpro
  * resolves container ids from it even when the cgroup is gone by the time its events are read */
 BPF_TABLE("lru_hash", u64, struct cgroup_path, cgroup_paths, 4096);
 BPF_TABLE("lru_hash", u32, struct hdr, exec_pending, 1024);          /* execve held until exec */
+/* cgroups of started containers (an exec outside the host's mount namespace): HF_STARTED */
+BPF_TABLE("lru_hash", u64, u8, started_cgroups, 16384);
+/* The inet_socket_fd state (kernel_filter.py, with F_FD_STATE): fds connect()ed to an AF_INET or
+ * AF_INET6 address and their dups, per process, until closed or overwritten. Stale entries (fds
+ * closed by exec or exit) only let more events out. */
+struct fd_key { u32 tgid; u32 fd; };
+BPF_TABLE("lru_hash", struct fd_key, u8, inet_fds, 65536);
 
 static __always_inline struct config *cfg(void) {
     int zero = 0;
@@ -91,11 +100,15 @@ static __always_inline void set_off(u64 off) {
     if (x) x->off = off;
 }
 
-static __always_inline void count_drop(void) {
-    int zero = 0;
-    u64 *c = counters.lookup(&zero);
+static __always_inline void count_at(int i) {
+    u64 *c = counters.lookup(&i);
     if (c) (*c)++;
 }
+
+static __always_inline void count_drop(void) { count_at(0); }
+
+/* events that no loaded rule can match, left in the kernel (kernel_filter.py) */
+static __always_inline void count_filtered(void) { count_at(2); }
 
 /* pid number of `p` as seen from pid-namespace level `level` (0 when not visible there) */
 static __always_inline u32 pid_at_level(struct pid *p, u32 level) {
@@ -106,6 +119,19 @@ static __always_inline u32 pid_at_level(struct pid *p, u32 level) {
     int nr = 0;
     bpf_probe_read_kernel(&nr, sizeof(nr), &p->numbers[level].nr);
     return nr;
+}
+
+static __always_inline int fd_tracked(u32 tgid, u64 fd) {
+    if ((s64)fd < 0 || fd > 0x7fffffff) return 0;
+    struct fd_key k = {.tgid = tgid, .fd = (u32)fd};
+    return inet_fds.lookup(&k) != NULL;
+}
+
+static __always_inline void fd_track(u32 tgid, u64 fd, int on) {
+    if ((s64)fd < 0 || fd > 0x7fffffff) return;
+    struct fd_key k = {.tgid = tgid, .fd = (u32)fd};
+    if (on) { u8 one = 1; inet_fds.update(&k, &one); }
+    else inet_fds.delete(&k);
 }
 
 static __always_inline u32 task_level(struct task_struct *t) {
@@ -159,7 +185,7 @@ static __always_inline int is_traced(struct config *c, struct task_struct *t, u3
 /* Start a record in the per-CPU scratch: fill the header, apply the filters. NULL = skip. */
 static __always_inline struct buf *start(u32 event_id, s64 ret, int internal) {
     struct config *c = cfg();
-    if (!c) return NULL;
+    if (!c || !(c->flags & F_READY)) return NULL;
     u64 id = bpf_get_current_pid_tgid();
     u32 tgid = id >> 32;
     struct task_struct *t = (struct task_struct *)bpf_get_current_task();
@@ -206,6 +232,7 @@ static __always_inline struct buf *start(u32 event_id, s64 ret, int internal) {
     h->uts_ns = uts_inum;
     h->cpu = bpf_get_smp_processor_id();
     h->flags = internal ? HF_INTERNAL : 0;
+    if (started_cgroups.lookup(&h->cgroup_id)) h->flags |= HF_STARTED;
     bpf_get_current_comm(&h->comm, sizeof(h->comm));
     if (uts_inum && !uts_names.lookup(&uts_inum)) {
         struct uts_name n = {};
@@ -329,16 +356,17 @@ static __always_inline void put_u64(struct buf *b, u32 off, u64 v) {
 }
 
 /* -- files --------------------------------------------------------------------------------------- */
-static __always_inline struct file *fd_file(struct task_struct *t, int fd) {
-    struct files_struct *files; struct fdtable *fdt; struct file **fds; struct file *f = NULL;
-    unsigned int max = 0;
+/* The calling task's file at `fd` (every caller asks about the current task). The fd table is
+ * reached by BTF loads from bpf_get_current_task_btf(): plain loads, not helper calls. */
+static __always_inline struct file *fd_file(struct task_struct *unused, int fd) {
     if (fd < 0) return NULL;
-    RD(files, t->files);
+    struct task_struct *t = bpf_get_current_task_btf();
+    struct files_struct *files = t->files;
     if (!files) return NULL;
-    RD(fdt, files->fdt);
-    RD(max, fdt->max_fds);
-    if ((unsigned int)fd >= max) return NULL;
-    RD(fds, fdt->fd);
+    struct fdtable *fdt = files->fdt;
+    if (!fdt || (unsigned int)fd >= fdt->max_fds) return NULL;
+    struct file **fds = fdt->fd;
+    struct file *f = NULL;
     bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
     return f;
 }
@@ -347,57 +375,72 @@ static __always_inline struct file *fd_file(struct task_struct *t, int fd) {
  * path buffer ending at PATH_HALF-1; pb->poff is where it starts. Pseudo files (memfd, pipe) come
  * out as their name alone ("memfd:x"), as Tracee prints them. The write offset lives in map
  * memory so the verifier sees every loop iteration alike (a register offset explodes its states). */
-static __always_inline void walk_path(const struct path *path_ptr, struct aux *pb) {
-    struct path pth;
-    bpf_probe_read_kernel(&pth, sizeof(pth), path_ptr);
+/* d_parent and d_name sit side by side in struct dentry: one read gives both */
+struct dentry_head { struct dentry *d_parent; struct qstr d_name; };
+_Static_assert(offsetof(struct dentry, d_name) == offsetof(struct dentry, d_parent) + sizeof(void *),
+               "struct dentry: d_name must follow d_parent");
+
+/* struct mount from mnt_parent to mnt.mnt_root, in order: one read gives the three */
+struct mount_head { struct mount *mnt_parent; struct dentry *mnt_mountpoint; struct dentry *mnt_root; };
+_Static_assert(offsetof(struct mount, mnt_mountpoint) == offsetof(struct mount, mnt_parent) + sizeof(void *) &&
+               offsetof(struct mount, mnt) == offsetof(struct mount, mnt_parent) + 2 * sizeof(void *) &&
+               offsetof(struct vfsmount, mnt_root) == 0, "struct mount: unexpected layout");
+
+static __always_inline void walk_path_of(struct path pth, struct aux *pb) {
     struct dentry *dentry = pth.dentry;
     struct vfsmount *vfsmnt = pth.mnt;
     struct mount *mnt = container_of_(vfsmnt, struct mount, mnt);
-    struct mount *mnt_parent;
-    RD(mnt_parent, mnt->mnt_parent);
+    struct mount_head mh;
+    bpf_probe_read_kernel(&mh, sizeof(mh), &mnt->mnt_parent);
+    struct mount *mnt_parent = mh.mnt_parent;
+    struct dentry *mnt_root = mh.mnt_root;
     pb->p[PATH_HALF - 1] = 0;
     pb->poff = PATH_HALF - 1;
     int i;
     for (i = 0; i < MAX_COMPONENTS; i++) {
-        struct dentry *mnt_root, *d_parent;
-        RD(mnt_root, vfsmnt->mnt_root);
-        RD(d_parent, dentry->d_parent);
-        if (dentry == mnt_root || dentry == d_parent) {
-            if (dentry != mnt_root) break;          /* pseudo or detached dentry */
+        if (dentry == mnt_root) {
             if (mnt != mnt_parent) {                /* cross into the parent mount */
-                RD(dentry, mnt->mnt_mountpoint);
+                dentry = mh.mnt_mountpoint;
                 mnt = mnt_parent;
-                RD(mnt_parent, mnt->mnt_parent);
-                vfsmnt = &mnt->mnt;
+                bpf_probe_read_kernel(&mh, sizeof(mh), &mnt->mnt_parent);
+                mnt_parent = mh.mnt_parent;
+                mnt_root = mh.mnt_root;
                 continue;
             }
             break;                                  /* namespace root */
         }
-        struct qstr name;
-        RD(name, dentry->d_name);
-        u64 len = name.len;
+        struct dentry_head dh;
+        bpf_probe_read_kernel(&dh, sizeof(dh), &dentry->d_parent);
+        if (dentry == dh.d_parent) break;           /* pseudo or detached dentry */
+        u64 len = dh.d_name.len;
         if (len > 255) len = 255;
         u64 off = pb->poff;
         if (off < len + 2 || off > PATH_HALF - 1) break;
         off -= len + 1;
-        bpf_probe_read_kernel(&pb->p[BOUND(off + 1, 0xfff)], BOUND(len, 0xff), name.name);
+        bpf_probe_read_kernel(&pb->p[BOUND(off + 1, 0xfff)], BOUND(len, 0xff), dh.d_name.name);
         pb->p[BOUND(off, 0xfff)] = '/';
         pb->poff = off;
-        dentry = d_parent;
+        dentry = dh.d_parent;
     }
     if (pb->poff == PATH_HALF - 1) {
-        struct dentry *mnt_root;
-        RD(mnt_root, vfsmnt->mnt_root);
         if (dentry != mnt_root) {                   /* memfd:name, pipe:[123] ... */
             struct qstr name;
             RD(name, dentry->d_name);
-            bpf_probe_read_kernel_str(&pb->p[0], 256, name.name);
+            long n = bpf_probe_read_kernel_str(&pb->p[0], 256, name.name);
             pb->poff = 0;
+            pb->plen = n > 0 ? n - 1 : 0;
             return;
         }
         pb->p[PATH_HALF - 2] = '/';
         pb->poff = PATH_HALF - 2;
     }
+    pb->plen = PATH_HALF - 1 - pb->poff;
+}
+
+static __always_inline void walk_path(const struct path *path_ptr, struct aux *pb) {
+    struct path pth;
+    bpf_probe_read_kernel(&pth, sizeof(pth), path_ptr);
+    walk_path_of(pth, pb);
 }
 
 static __always_inline void put_path(struct buf *b, const struct path *path) {
@@ -429,14 +472,8 @@ static __always_inline void file_info(struct file *f, struct file_info *fi) {
 
 /* user pt_regs at syscall exit: the syscall's arguments are still there */
 static __always_inline void syscall_args(u64 a[6]) {
-    struct task_struct *t = bpf_get_current_task_btf();
-    struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(t);
-    bpf_probe_read_kernel(&a[0], 8, &r->di);
-    bpf_probe_read_kernel(&a[1], 8, &r->si);
-    bpf_probe_read_kernel(&a[2], 8, &r->dx);
-    bpf_probe_read_kernel(&a[3], 8, &r->r10);
-    bpf_probe_read_kernel(&a[4], 8, &r->r8);
-    bpf_probe_read_kernel(&a[5], 8, &r->r9);
+    struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+    a[0] = r->di; a[1] = r->si; a[2] = r->dx; a[3] = r->r10; a[4] = r->r8; a[5] = r->r9;   /* BTF loads */
 }
 
 #define P0 (sizeof(struct hdr))
@@ -594,14 +631,21 @@ RAW_TRACEPOINT_PROBE(sched_process_exec) {
         }
     }
 #endif
-    /* sched_process_exec: always attached: container exec marks a container as started */
+    /* sched_process_exec: always attached: an exec outside the host's mount namespace marks its
+     * cgroup started here, so every later record of it carries HF_STARTED, on any CPU */
     int internal = !(c->flags & F_WANT_EXEC);
-    if (internal) {
+    {
         struct nsproxy *nsp; struct mnt_namespace *mntns; u32 mnt_inum = 0;
         RD(nsp, t->nsproxy);
         RD(mntns, nsp->mnt_ns);
         RD(mnt_inum, mntns->ns.inum);
-        if (mnt_inum == c->host_mnt_ns) return 0;
+        if (mnt_inum == c->host_mnt_ns) {
+            if (internal) return 0;
+        } else {
+            u64 cg = task_cgroup_id(t);
+            u8 one = 1;
+            started_cgroups.update(&cg, &one);
+        }
     }
     struct buf *b = start(EV_SCHED_PROCESS_EXEC, 0, internal);
     if (!b) return 0;
@@ -724,20 +768,100 @@ TRACEPOINT_PROBE(sched, sched_process_fork) {
 
 /* -- security_file_open: successful open/openat/openat2/creat, from the new fd --------------------- */
 #ifdef WANT_SECURITY_FILE_OPEN
+/* The loaded rules' selectors of security_file_open as bit masks over rows (kernel_filter.py
+ * compiles them; F_OPEN_FILTER switches the check on). A row survives when its origin, flags and
+ * comm conditions hold; the path is walked only if one does, then each pathname condition (a bit)
+ * is one hash lookup per distinct value length a surviving row needs. */
+#define MAX_PATTERN 127
+#define MAX_LENGTHS 16
+#define FLAG_MASKS 4
+struct path_key { u16 kind; u16 len; u32 pad; u8 s[MAX_PATTERN + 1]; };
+struct open_conf {
+    u64 container_rows, comm_in_rows, comm_notin_rows, eq_rows, all_rows;
+    u32 n_masks, n_prefix, n_suffix, n_bits;
+    u32 flag_mask[FLAG_MASKS];
+    u64 flag_rows[FLAG_MASKS];
+    u64 flag_allowed[FLAG_MASKS * 64];     /* [mask j * 64 + value of flags & mask]: rows allowed */
+    u32 prefix_len[MAX_LENGTHS];
+    u32 suffix_len[MAX_LENGTHS];
+    u64 prefix_rows[MAX_LENGTHS];
+    u64 suffix_rows[MAX_LENGTHS];
+    u64 need_rows[64];                     /* pathname bit -> rows that need it */
+};
+BPF_ARRAY(open_conf, struct open_conf, 1);
+BPF_HASH(open_comms, struct comm_key, u64, 256);        /* comm -> rows whose comm set holds it */
+BPF_HASH(open_paths, struct path_key, u64, 1024);       /* (kind, length, bytes) -> pathname bits */
+BPF_PERCPU_ARRAY(path_key_scratch, struct path_key, 1);
+
+/* The rows whose origin, flags and comm conditions hold: the cheapest first, reads only when
+ * a row still depends on them. */
+static __always_inline u64 open_rows_alive(struct open_conf *oc, struct config *c, u32 flags) {
+    u64 alive = oc->all_rows;
+    for (int j = 0; j < FLAG_MASKS; j++) {
+        if (j >= oc->n_masks) break;
+        u32 v = flags & oc->flag_mask[j] & 63;
+        alive &= ~(oc->flag_rows[j] & ~oc->flag_allowed[BOUND(j * 64 + v, 0xff)]);
+    }
+    if (alive & (oc->comm_in_rows | oc->comm_notin_rows)) {
+        struct comm_key k = {};
+        bpf_get_current_comm(&k.c, sizeof(k.c));
+        u64 *m = open_comms.lookup(&k);
+        u64 has = m ? *m : 0;
+        alive &= ~(oc->comm_in_rows & ~has) & ~(oc->comm_notin_rows & has);
+    }
+    if (alive & oc->container_rows) {
+        struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+        struct nsproxy *nsp; struct mnt_namespace *mntns; u32 inum = 0;
+        RD(nsp, t->nsproxy);
+        if (nsp) { RD(mntns, nsp->mnt_ns); RD(inum, mntns->ns.inum); }
+        if (inum == c->host_mnt_ns) alive &= ~oc->container_rows;
+    }
+    return alive;
+}
+
+static __always_inline u64 path_bits_of(struct path_key *k, struct aux *pb, u16 kind, u64 start, u64 len) {
+    if (len == 0 || len > MAX_PATTERN) return 0;
+    __builtin_memset(k, 0, sizeof(*k));
+    k->kind = kind;
+    k->len = len;
+    bpf_probe_read_kernel(k->s, BOUND(len, 0x7f), &pb->p[BOUND(start, 0xfff)]);
+    u64 *bits = open_paths.lookup(k);
+    return bits ? *bits : 0;
+}
+
+/* Whether a row survives the pathname conditions (the path is at pb->p[poff], plen bytes). */
+static __always_inline int open_path_passes(struct open_conf *oc, u64 alive, struct aux *pb) {
+    int zero = 0;
+    struct path_key *k = path_key_scratch.lookup(&zero);
+    if (!k) return 1;                       /* cannot tell: let it through */
+    u64 start = pb->poff, plen = pb->plen, bits = 0;
+    if (oc->eq_rows & alive) bits |= path_bits_of(k, pb, 1, start, plen);
+    for (int i = 0; i < MAX_LENGTHS; i++) {
+        if (i >= oc->n_prefix) break;
+        u64 n = oc->prefix_len[i];
+        if ((oc->prefix_rows[i] & alive) && n <= plen) bits |= path_bits_of(k, pb, 2, start, n);
+    }
+    for (int i = 0; i < MAX_LENGTHS; i++) {
+        if (i >= oc->n_suffix) break;
+        u64 n = oc->suffix_len[i];
+        if ((oc->suffix_rows[i] & alive) && n <= plen) bits |= path_bits_of(k, pb, 3, start + plen - n, n);
+    }
+    for (int b = 0; b < 64; b++) {
+        if (b >= oc->n_bits) break;
+        if (!((bits >> b) & 1)) alive &= ~oc->need_rows[b];
+    }
+    return alive != 0;
+}
+
 static __always_inline int emit_file_open(void *ctx, long ret, u32 nr) {
     if (ret < 0) return 0;
+    struct config *c = cfg();
+    if (!c) return 0;
     struct task_struct *t = (struct task_struct *)bpf_get_current_task();
     struct file *f = fd_file(t, ret);
     if (!f) return 0;
-    struct buf *b = start(EV_SECURITY_FILE_OPEN, 0, 0);
-    if (!b) return 0;
     u64 a[6];
     syscall_args(a);
-    struct file_info fi = {};
-    file_info(f, &fi);
-    put_u64(b, P0, fi.dev);
-    put_u64(b, P0 + 8, fi.ino);
-    put_u64(b, P0 + 16, fi.ctime);
     /* do_dentry_open clears the open-time bits from f_flags after the LSM hook saw them:
      * take them from the syscall's own flags, so O_CREAT|O_TRUNC show as Tracee prints them */
     u64 uflags = 0;
@@ -745,10 +869,33 @@ static __always_inline int emit_file_open(void *ctx, long ret, u32 nr) {
     else if (nr == NR_OPEN) uflags = a[1];
     else if (nr == NR_CREAT) uflags = 01 | 0100 | 01000;                 /* creat: O_WRONLY|O_CREAT|O_TRUNC */
     else if (nr == NR_OPENAT2) bpf_probe_read_user(&uflags, sizeof(uflags), (const void *)a[2]);  /* open_how.flags */
-    u32 flags = fi.flags | (uflags & (0100 | 0200 | 0400 | 01000));   /* O_CREAT|O_EXCL|O_NOCTTY|O_TRUNC */
+    /* f_flags through f_path in one read (the filter needs both) */
+    struct file_head { unsigned int f_flags; u8 mid[offsetof(struct file, f_path) - offsetof(struct file, f_flags) - 4];
+                       struct path f_path; } fh;
+    _Static_assert(offsetof(struct file, f_path) > offsetof(struct file, f_flags), "struct file: unexpected layout");
+    bpf_probe_read_kernel(&fh, sizeof(fh), &f->f_flags);
+    u32 flags = fh.f_flags | (uflags & (0100 | 0200 | 0400 | 01000));   /* O_CREAT|O_EXCL|O_NOCTTY|O_TRUNC */
+    struct aux *pb = aux();
+    if (!pb) return 0;
+    int zero = 0;
+    struct open_conf *oc = (c->flags & F_OPEN_FILTER) ? open_conf.lookup(&zero) : NULL;
+    if (oc) {          /* the rules' filter: cheap conditions, then the path, before the record */
+        u64 alive = open_rows_alive(oc, c, flags);
+        if (!alive) { count_filtered(); return 0; }
+        walk_path_of(fh.f_path, pb);
+        if (!open_path_passes(oc, alive, pb)) { count_filtered(); return 0; }
+    }
+    struct buf *b = start(EV_SECURITY_FILE_OPEN, 0, 0);
+    if (!b) return 0;
+    if (!oc) walk_path_of(fh.f_path, pb);
+    struct file_info fi = {};
+    file_info(f, &fi);
+    put_u64(b, P0, fi.dev);
+    put_u64(b, P0 + 8, fi.ino);
+    put_u64(b, P0 + 16, fi.ctime);
     put_u64(b, P0 + 24, ((u64)nr << 32) | flags);
     set_off(P0 + 32);
-    put_path(b, &f->f_path);
+    put_kernel_str(b, &pb->p[BOUND(pb->poff, 0xfff)]);
     const void *upath = (const void *)(nr == NR_OPENAT || nr == NR_OPENAT2 ? a[1] : a[0]);
     put_user_str(b, upath);
     submit(ctx, b);
@@ -763,10 +910,16 @@ TRACEPOINT_PROBE(syscalls, sys_exit_openat2) { return emit_file_open(args, args-
 /* -- security_socket_connect: connect(2) attempts, address read from the caller ------------------- */
 #ifdef WANT_SECURITY_SOCKET_CONNECT
 TRACEPOINT_PROBE(syscalls, sys_exit_connect) {
-    struct buf *b = start(EV_SECURITY_SOCKET_CONNECT, args->ret, 0);
-    if (!b) return 0;
     u64 a[6];
     syscall_args(a);
+    struct config *c = cfg();
+    if (c && (c->flags & F_FD_STATE)) {          /* any result: TRC-1 remembers every attempt */
+        u16 family = 0;
+        bpf_probe_read_user(&family, sizeof(family), (const void *)a[1]);
+        fd_track(bpf_get_current_pid_tgid() >> 32, a[0], family == 2 || family == 10);
+    }
+    struct buf *b = start(EV_SECURITY_SOCKET_CONNECT, args->ret, 0);
+    if (!b) return 0;
     put_u64(b, P0, a[0]);
     u64 len = a[2];
     if (len > 128) len = 128;

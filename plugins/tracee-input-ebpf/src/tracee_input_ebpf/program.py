@@ -7,17 +7,19 @@ tracepoints), so the kernel runs nothing for events no signature selects.
 from __future__ import annotations
 
 import ctypes as ct
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import ModuleType
-from typing import Iterable
+from typing import Any, Iterable
 
 from tracee.events import catalog
 
-from . import layout, syscalls
+from . import kernel_filter, layout, syscalls
 from .environment import tracefs_path
+from .kernel_filter import KernelFilter
 from .sources import DERIVED_FROM, GENERIC_SYSCALLS, PRODUCED, SOURCES
 
 __all__ = ["EVENT_SOURCES", "Filters", "LoadedProgram", "SUPPORTED_EVENTS", "build_source", "load"]
@@ -44,6 +46,8 @@ class Filters:
     container_ids: tuple[str, ...] = ()  # (prefixes) checked in user space
     follow: bool = False
     exec_env: bool = False
+    # What no loaded rule can match, dropped in the kernel (kernel_filter.compile_conditions)
+    rules: KernelFilter = field(default_factory=KernelFilter)
 
 
 def _source_text() -> str:
@@ -154,6 +158,13 @@ class LoadedProgram:
     self_pid: int
     cgroup_root: Path
     probes: list[str] = field(default_factory=list)
+    _final: dict[int, int] = field(default_factory=dict)
+    ready: bool = False  # the reader has opened the buffers: records may be made (F_READY)
+
+    def set_ready(self) -> None:
+        """The buffers have a reader: the kernel side starts making records."""
+        self.ready = True
+        self._write_config()
 
     def set_self_pid(self, pid: int) -> None:
         self.self_pid = pid
@@ -171,6 +182,9 @@ class LoadedProgram:
         flags |= FLAG["F_FOLLOW"] if f.follow else 0
         flags |= FLAG["F_EXEC_ENV"] if f.exec_env else 0
         flags |= FLAG["F_WANT_EXEC"] if "sched_process_exec" in self.events else 0
+        flags |= FLAG["F_OPEN_FILTER"] if f.rules.filters_open and "security_file_open" in self.events else 0
+        flags |= FLAG["F_FD_STATE"] if f.rules.fd_state_events else 0
+        flags |= FLAG["F_READY"] if self.ready else 0
         host_pid_ns = host_ns("pid")
         self.bpf[b"config_map"][ct.c_int(0)] = _Config(self.self_pid, flags, self.host_mnt_ns, host_pid_ns)
 
@@ -189,22 +203,42 @@ class LoadedProgram:
             pass
         return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
 
-    def drops(self) -> int:
-        """Records the kernel side could not build (scratch map lookup failures)."""
+    def _counter(self, index: int) -> int:
+        """A kernel counter (program.c `counters`), summed over CPUs; after close(), its last value."""
+        if index in self._final:
+            return self._final[index]
         try:
-            return int(sum(self.bpf[b"counters"][ct.c_int(0)]))
+            return int(sum(self.bpf[b"counters"][ct.c_int(index)]))
         except Exception:  # noqa: BLE001 - counters are informative only
             return 0
+
+    def drops(self) -> int:
+        """Records the kernel side could not build (scratch map lookup failures)."""
+        return self._counter(0)
 
     def unpaired(self) -> int:
         """Exits of wanted syscalls whose entry was not seen (entered before the start, or the
         saved arguments evicted): their events are missing."""
-        try:
-            return int(sum(self.bpf[b"counters"][ct.c_int(1)]))
-        except Exception:  # noqa: BLE001 - counters are informative only
-            return 0
+        return self._counter(1)
+
+    def filtered(self) -> int:
+        """Events no loaded rule can match, left in the kernel (kernel_filter.py)."""
+        return self._counter(2)
+
+    def set_rules(self, rules: KernelFilter) -> None:
+        """Write a new kernel filter (a reload changed the rules). The open filter is off while
+        its maps change (it keeps more meanwhile); the fd state is kept throughout."""
+        old = self.filters.rules
+        self.filters = dataclasses.replace(self.filters, rules=dataclasses.replace(old, open_rows=[]))
+        self._write_config()
+        _fill_rule_maps(self.bpf, rules, self.events)
+        _fill_syscall_table(self.bpf, self.events, rules.fd_state_events)
+        self.filters = dataclasses.replace(self.filters, rules=rules)
+        self._write_config()
 
     def close(self) -> None:
+        if not self._final:  # the summary reads the counters after the maps are gone
+            self._final = {i: self._counter(i) for i in range(3)}
         try:
             self.bpf.cleanup()
         except Exception:  # noqa: BLE001 - best effort at shutdown
@@ -225,8 +259,13 @@ def load(bcc: ModuleType, events: Iterable[str], filters: Filters, *, self_pid: 
     prog.probes = sorted([*(tp.decode() if isinstance(tp, bytes) else str(tp) for tp in bpf.tracepoint_fds),
                           *("raw:" + (tp.decode() if isinstance(tp, bytes) else str(tp))
                             for tp in bpf.raw_tracepoint_fds)])
+    try:
+        _fill_rule_maps(bpf, filters.rules, events)
+    except Exception as exc:  # noqa: BLE001 - a filter that cannot be written filters nothing
+        prog.filters = filters = dataclasses.replace(filters, rules=KernelFilter(
+            notes=[f"the rules' kernel filter could not be written ({type(exc).__name__}: {exc}): not filtered"]))
+    _fill_syscall_table(bpf, events, filters.rules.fd_state_events)
     prog._write_config()
-    _fill_syscall_table(bpf, events)
     for pid in filters.pids:
         bpf[b"pid_filter"][ct.c_uint32(pid)] = ct.c_uint8(1)
     for uid in filters.uids:
@@ -242,10 +281,10 @@ def load(bcc: ModuleType, events: Iterable[str], filters: Filters, *, self_pid: 
     return prog
 
 
-def _fill_syscall_table(bpf: object, events: frozenset[str]) -> None:
+def _fill_syscall_table(bpf: object, events: frozenset[str], fd_state: frozenset[str] = frozenset()) -> None:
     """syscall_conf: the wanted syscall events' rows (the rest stay zero: not wanted)."""
     feeding = {feed for name in events & frozenset(DERIVED_FROM) for feed in DERIVED_FROM[name][0]}
-    rows = syscalls.entries(events & catalog.SYSCALLS, feeding)
+    rows = syscalls.entries(events & catalog.SYSCALLS, feeding, fd_state)
     if not rows:
         return
     table = bpf[b"syscall_conf"]  # type: ignore[index]
@@ -255,7 +294,66 @@ def _fill_syscall_table(bpf: object, events: frozenset[str]) -> None:
         for i, kind in enumerate(row.kinds):
             value.kinds[i] = kind
         value.flags = row.flags
+        value.fd_state = row.fd_state
         table[ct.c_int(row.key)] = value
+
+
+def _fill_rule_maps(bpf: Any, rules: KernelFilter, events: frozenset[str]) -> None:
+    """open_conf, open_comms, open_paths from the compiled security_file_open selectors."""
+    if "security_file_open" not in events:
+        return
+    for name in (b"open_comms", b"open_paths"):
+        bpf[name].clear()
+    table = bpf[b"open_conf"]
+    conf = table.Leaf()  # zeroed
+    rows = rules.open_rows
+    conf.all_rows = (1 << len(rows)) - 1
+    masks: list[int] = []
+    for i, row in enumerate(rows):
+        bit = 1 << i
+        if row.container_only:
+            conf.container_rows |= bit
+        if row.comm_mode == kernel_filter.COMM_IN:
+            conf.comm_in_rows |= bit
+        elif row.comm_mode == kernel_filter.COMM_NOT_IN:
+            conf.comm_notin_rows |= bit
+        if row.eq:
+            conf.eq_rows |= bit
+        if row.flags_mask:
+            if row.flags_mask not in masks:
+                if len(masks) == len(conf.flag_mask):
+                    continue  # more distinct masks than the kernel has: this row's flags unchecked
+                masks.append(row.flags_mask)
+            j = masks.index(row.flags_mask)
+            conf.flag_mask[j] = row.flags_mask
+            conf.flag_rows[j] |= bit
+            for value in range(64):
+                if value & row.flags_mask == value and (row.flags_allowed >> value) & 1:
+                    conf.flag_allowed[j * 64 + value] |= bit
+        for b in range(kernel_filter.MAX_PATH_BITS):
+            if (row.path_bits >> b) & 1:
+                conf.need_rows[b] |= bit
+                conf.n_bits = max(conf.n_bits, b + 1)
+    conf.n_masks = len(masks)
+    for lengths, count, length_field, rows_field in (
+            (rules.prefix_lengths, "n_prefix", "prefix_len", "prefix_rows"),
+            (rules.suffix_lengths, "n_suffix", "suffix_len", "suffix_rows")):
+        for j, (n, mask) in enumerate(sorted(lengths.items())):
+            getattr(conf, length_field)[j] = n
+            getattr(conf, rows_field)[j] = mask
+        setattr(conf, count, len(lengths))
+    comms = bpf[b"open_comms"]
+    for comm, mask in rules.open_comms.items():
+        key = comms.Key()
+        ct.memmove(ct.addressof(key), comm, len(comm))
+        comms[key] = ct.c_uint64(mask)
+    paths = bpf[b"open_paths"]
+    for (kind, value), bits in rules.open_paths.items():
+        key = paths.Key()
+        key.kind, key.len = kind, len(value)
+        ct.memmove(ct.addressof(key.s), value, len(value))
+        paths[key] = ct.c_uint64(bits)
+    table[ct.c_int(0)] = conf
 
 
 def _compile_error(exc: BaseException) -> str:

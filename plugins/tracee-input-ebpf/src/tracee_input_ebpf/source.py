@@ -20,6 +20,7 @@ from . import environment, layout
 from .containers import ContainerTracker
 from .decode import Decoder
 from .filters import FilterSpec, Matcher
+from .kernel_filter import Conditions, compile_conditions
 from .lifecycle import LIFECYCLE, ContainerLifecycle
 from .program import SUPPORTED_EVENTS, Filters, LoadedProgram, load
 from .sources import unavailable_reason
@@ -78,8 +79,10 @@ def reads_environment(events: frozenset[str]) -> bool:
 ENV_ARGS = frozenset({"envp", "env"})
 
 
-def options_from_mapping(opts: Mapping[str, Any], events: frozenset[str]) -> SourceOptions:
-    """Build SourceOptions from the click options (param names `ebpf_*`)."""
+def options_from_mapping(opts: Mapping[str, Any], events: frozenset[str],
+                         conditions: Conditions | None = None) -> SourceOptions:
+    """Build SourceOptions from the click options (param names `ebpf_*`); `conditions`, the
+    loaded rules' selectors (InputContext.conditions), become the kernel's rule filter."""
     container = opts.get("ebpf_container")
     ids: tuple[str, ...] = ()
     if container and container != "all":
@@ -92,6 +95,7 @@ def options_from_mapping(opts: Mapping[str, Any], events: frozenset[str]) -> Sou
         container_ids=ids,
         follow=bool(opts.get("ebpf_follow")),
         exec_env=reads_environment(events) if opts.get("ebpf_exec_env") is None else bool(opts["ebpf_exec_env"]),
+        rules=compile_conditions(conditions, events),
     )
     pages = int(opts.get("ebpf_buffer_pages") or DEFAULT_PAGES)
     if pages <= 0 or pages & (pages - 1):
@@ -116,6 +120,7 @@ class EbpfSource:
                                            self_pid=0 if options.include_self else os.getpid())
         log.info(f"ebpf: {len(self.program.probes)} probe(s) attached for {len(options.events)} event(s) "
              f"in {time.monotonic() - started:.1f}s")
+        self._report_rules(self.program.filters.rules)
         uts = self.program.bpf[b"uts_names"]
 
         def hostname(inum: int) -> str:
@@ -158,6 +163,7 @@ class EbpfSource:
                 self.lost_per_cpu[cpu] = self.lost_per_cpu.get(cpu, 0) + count
             table._open_perf_buffer(cpu, on_record, self.options.buffer_pages, on_lost,
                                     self.options.wakeup_events)
+        self.program.set_ready()
 
     def batches(self) -> Iterator[list[Event]]:
         """Lists of events, one per read of the buffers (the `tracee trace` command flushes after each)."""
@@ -243,6 +249,18 @@ class EbpfSource:
                 signal.signal(signal.SIGUSR1, previous_usr1)
             self.program.close()
 
+    def _report_rules(self, rules: Any) -> None:
+        for note in rules.notes:
+            self.log.info(f"ebpf: {note}")
+        if rules.describe():
+            self.log.info(f"ebpf: in the kernel, what no loaded rule can match is dropped: {'; '.join(rules.describe())}")
+
+    def update_conditions(self, conditions: Conditions | None) -> None:
+        """A reload changed the rules: the kernel filter follows them (tracee.api.Input)."""
+        rules = compile_conditions(conditions, self.options.events)
+        self.program.set_rules(rules)
+        self._report_rules(rules)
+
     def _filtered(self, events: list[Event], matches: Any) -> list[Event]:
         if matches is None:
             return events
@@ -285,7 +303,8 @@ class EbpfSource:
 
     def stats(self) -> dict[str, int]:
         # read = skipped (container filter) + decoded; dropped/lost never reached the reader
-        return {"read": self.events_read, "skipped": self.decoder.filtered + self.filtered_user, "lost": self.lost,
+        return {"read": self.events_read, "skipped": self.decoder.filtered + self.filtered_user,
+                "skipped_in_kernel": self.program.filtered(), "lost": self.lost,
                 "dropped_in_kernel": self.program.drops(), "dropped": self.decoder.malformed,
                 "lost_unpaired_syscall": self.program.unpaired()}
 

@@ -6,7 +6,9 @@
  * are saved at entry (per thread) and the event is emitted at exit with the return value, the
  * strings and socket addresses read then (record layout: layout.py). */
 
-struct sc_conf { u32 event_id; u8 kinds[6]; u8 flags; u8 pad; };
+/* fd_state (with SC_FD_STATE): FD_ARG0/FD_ARG1, the fd arguments of which one must be in the
+ * inet_socket_fd state for the event to leave the kernel, and what the call does to the state */
+struct sc_conf { u32 event_id; u8 kinds[6]; u8 flags; u8 fd_state; };
 struct sc_args { u64 a[6]; u64 ts; u32 key; u32 compat; };
 BPF_ARRAY(syscall_conf, struct sc_conf, SC_TABLE_SIZE);
 BPF_TABLE("lru_hash", u32, struct sc_args, sc_pending, 16384);   /* thread id -> args at entry */
@@ -31,16 +33,40 @@ static __always_inline void put_user_sockaddr(struct buf *b, const void *src) {
  * is wanted. */
 static __always_inline struct sc_conf *sc_lookup(long nr, u32 *key_out, u32 *compat_out) {
     if (nr < 0 || nr >= COMPAT_BASE) return NULL;
-    struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-    u32 status = 0;
-    RD(status, t->thread_info.status);
-    u32 compat = (status & TS_COMPAT) ? 1 : 0;
-    u32 key = (u32)nr + (compat ? COMPAT_BASE : 0);
-    struct sc_conf *sc = syscall_conf.lookup(&key);
+    /* Every syscall of the machine comes here: both rows first (array lookups, no helper), the
+     * task's ia32 status only when one of them is wanted. */
+    u32 native = (u32)nr, ia32 = (u32)nr + COMPAT_BASE;
+    struct sc_conf *n = syscall_conf.lookup(&native);
+    struct sc_conf *i = syscall_conf.lookup(&ia32);
+    if (!(n && (n->flags & (SC_WANTED | SC_DERIVE))) && !(i && (i->flags & (SC_WANTED | SC_DERIVE))))
+        return NULL;
+    struct task_struct *t = bpf_get_current_task_btf();
+    u32 compat = (t->thread_info.status & TS_COMPAT) ? 1 : 0;   /* a BTF load, not a helper call */
+    struct sc_conf *sc = compat ? i : n;
     if (!sc || !(sc->flags & (SC_WANTED | SC_DERIVE))) return NULL;
-    *key_out = key;
+    *key_out = compat ? ia32 : native;
     *compat_out = compat;
     return sc;
+}
+
+/* The calling task's user registers as a BTF pointer: its fields are plain loads. */
+static __always_inline struct pt_regs *user_regs(void) {
+    return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+/* Whether a call of an SC_FD_STATE syscall names a tracked fd (a0, a1: its first arguments). */
+static __always_inline int fd_state_hit(struct sc_conf *sc, u32 tgid, u64 a0, u64 a1) {
+    u8 st = sc->fd_state;
+    return ((st & FD_ARG0) && fd_tracked(tgid, a0)) || ((st & FD_ARG1) && fd_tracked(tgid, a1));
+}
+
+/* What the call did to the state: close forgets its fd; a dup's new fd is tracked if the old one is. */
+static __always_inline void fd_state_update(struct sc_conf *sc, u32 tgid, u64 a0, u64 a1, long ret) {
+    u8 st = sc->fd_state;
+    if (st & FD_CLOSE) { fd_track(tgid, a0, 0); return; }
+    if (ret < 0) return;
+    u64 dst = (st & FD_DUP_TO_ARG1) ? a1 : (u64)ret;
+    fd_track(tgid, dst, fd_tracked(tgid, a0));
 }
 
 static __always_inline int emit_generic(void *ctx, struct sc_conf *sc, struct sc_args *s, long ret) {
@@ -92,22 +118,26 @@ RAW_TRACEPOINT_PROBE(sys_enter) {
     int zero = 0;
     struct sc_args *s = sc_scratch.lookup(&zero);
     if (!s) { count_drop(); return 0; }
-    struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+    struct pt_regs *regs = user_regs();
     if (compat) {   /* ia32 convention: ebx, ecx, edx, esi, edi, ebp */
-        u32 v = 0;
-        RD(v, regs->bx); s->a[0] = v;
-        RD(v, regs->cx); s->a[1] = v;
-        RD(v, regs->dx); s->a[2] = v;
-        RD(v, regs->si); s->a[3] = v;
-        RD(v, regs->di); s->a[4] = v;
-        RD(v, regs->bp); s->a[5] = v;
+        s->a[0] = (u32)regs->bx;
+        s->a[1] = (u32)regs->cx;
+        s->a[2] = (u32)regs->dx;
+        s->a[3] = (u32)regs->si;
+        s->a[4] = (u32)regs->di;
+        s->a[5] = (u32)regs->bp;
     } else {
-        RD(s->a[0], regs->di);
-        RD(s->a[1], regs->si);
-        RD(s->a[2], regs->dx);
-        RD(s->a[3], regs->r10);
-        RD(s->a[4], regs->r8);
-        RD(s->a[5], regs->r9);
+        s->a[0] = regs->di;
+        s->a[1] = regs->si;
+        s->a[2] = regs->dx;
+        s->a[3] = regs->r10;
+        s->a[4] = regs->r8;
+        s->a[5] = regs->r9;
+    }
+    if ((sc->flags & SC_FD_STATE) && !fd_state_hit(sc, bpf_get_current_pid_tgid() >> 32, s->a[0], s->a[1])
+        && !(sc->flags & SC_DERIVE)) {
+        count_filtered();                    /* no rule can match a call on an untracked fd */
+        return 0;
     }
     s->ts = bpf_ktime_get_ns();
     s->key = key;
@@ -124,10 +154,9 @@ RAW_TRACEPOINT_PROBE(sys_enter) {
 
 #if defined(WANT_GENERIC) || defined(WANT_SYS_EXIT) || defined(RAW_FINIT_MODULE)
 RAW_TRACEPOINT_PROBE(sys_exit) {
-    struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+    struct pt_regs *regs = user_regs();
     long ret = (long)ctx->args[1];
-    long nr = -1;
-    RD(nr, regs->orig_ax);
+    long nr = regs->orig_ax;
 #ifdef RAW_FINIT_MODULE
     raw_finit_module_exit(ctx, regs, ret);
 #endif
@@ -139,6 +168,16 @@ RAW_TRACEPOINT_PROBE(sys_exit) {
     struct sc_conf *sc = sc_lookup(nr, &key, &compat);
     if (!sc || ((sc->flags & SC_AT_ENTER) && !(sc->flags & SC_DERIVE))) return 0;
     u32 tid = (u32)bpf_get_current_pid_tgid();
+    int fd_hit = 1;
+    if (sc->flags & SC_FD_STATE) {           /* the same test as at entry, on the saved registers */
+        u64 a0 = 0, a1 = 0;
+        if (compat) { a0 = (u32)regs->bx; a1 = (u32)regs->cx; }
+        else { a0 = regs->di; a1 = regs->si; }
+        u32 tgid = bpf_get_current_pid_tgid() >> 32;
+        fd_hit = fd_state_hit(sc, tgid, a0, a1);
+        if (fd_hit) fd_state_update(sc, tgid, a0, a1, ret);
+        if (!fd_hit && !(sc->flags & SC_DERIVE)) return 0;    /* not saved at entry */
+    }
     struct sc_args *p = sc_pending.lookup(&tid);
     if (!p) {                                /* entered before we attached, or evicted: counted */
         int one = 1;
@@ -152,7 +191,7 @@ RAW_TRACEPOINT_PROBE(sys_exit) {
     __builtin_memcpy(s, p, sizeof(*s));
     sc_pending.delete(&tid);
     if (s->key != key) return 0;             /* not the call that entered (restarted, exec'd) */
-    if ((sc->flags & SC_WANTED) && !(sc->flags & SC_AT_ENTER)) emit_generic(ctx, sc, s, ret);
+    if ((sc->flags & SC_WANTED) && !(sc->flags & SC_AT_ENTER) && fd_hit) emit_generic(ctx, sc, s, ret);
     if (sc->flags & SC_DERIVE) derive(ctx, sc->event_id, s, ret);
     return 0;
 #endif

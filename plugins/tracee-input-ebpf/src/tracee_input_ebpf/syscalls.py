@@ -15,7 +15,7 @@ from importlib import resources
 
 from tracee.events import catalog
 
-from .layout import ARG_KINDS, COMPAT_BASE, SC, arg_kind
+from .layout import ARG_KINDS, COMPAT_BASE, FD_STATE, SC, arg_kind
 
 __all__ = ["SyscallEntry", "compat_events", "entries", "i386_table", "native_syscalls"]
 
@@ -59,6 +59,7 @@ class SyscallEntry:
     event: str
     kinds: tuple[int, ...]
     flags: int
+    fd_state: int = 0  # with SC_FD_STATE: layout.FD_STATE bits
 
 
 @lru_cache(maxsize=1)
@@ -91,24 +92,37 @@ def compat_events() -> dict[int, str]:
     return out
 
 
-def _entry(key: int, event: str, wanted: bool, derive: bool = False) -> SyscallEntry:
+def _entry(key: int, event: str, wanted: bool, derive: bool = False, fd_state: int = 0) -> SyscallEntry:
     definition = catalog.by_name(event)
     assert definition is not None, event
     kinds = tuple(ARG_KINDS[arg_kind(a.type)] for a in definition.args[:6])
     flags = (SC["SC_WANTED"] if wanted else 0) | (SC["SC_AT_ENTER"] if event in _AT_ENTER else 0) | \
-        (SC["SC_DERIVE"] if derive else 0)
-    return SyscallEntry(key, definition.id, event, kinds + (0,) * (6 - len(kinds)), flags)
+        (SC["SC_DERIVE"] if derive else 0) | (SC["SC_FD_STATE"] if wanted and fd_state else 0)
+    return SyscallEntry(key, definition.id, event, kinds + (0,) * (6 - len(kinds)), flags,
+                        fd_state if wanted else 0)
 
 
-def entries(wanted: frozenset[str] | set[str], derive: frozenset[str] | set[str] = frozenset()
-            ) -> list[SyscallEntry]:
+#: What an fd-state-filtered syscall tests and does (layout.FD_STATE), by event.
+FD_STATE_OPS: dict[str, int] = {
+    "close": FD_STATE["FD_ARG0"] | FD_STATE["FD_CLOSE"],
+    "dup": FD_STATE["FD_ARG0"],
+    "dup2": FD_STATE["FD_ARG0"] | FD_STATE["FD_ARG1"] | FD_STATE["FD_DUP_TO_ARG1"],
+    "dup3": FD_STATE["FD_ARG0"] | FD_STATE["FD_ARG1"] | FD_STATE["FD_DUP_TO_ARG1"],
+}
+
+
+def entries(wanted: frozenset[str] | set[str], derive: frozenset[str] | set[str] = frozenset(),
+            fd_state: frozenset[str] | set[str] = frozenset()) -> list[SyscallEntry]:
     """The table rows for the syscall events in `wanted` (native and ia32 numbers), and for the
     native syscalls in `derive` (other events are derived at their exits; ia32 calls are not:
-    their argument conventions differ, e.g. old_mmap takes a struct)."""
+    their argument conventions differ, e.g. old_mmap takes a struct). The events in `fd_state`
+    (of FD_STATE_OPS) leave the kernel only for fds in the inet_socket_fd state."""
     rows = []
+    ops = {name: FD_STATE_OPS[name] for name in fd_state}
     for nr, name in native_syscalls().items():
         emit = name in wanted and name not in SPECIAL_NATIVE
         if emit or name in derive:
-            rows.append(_entry(nr, name, emit, name in derive))
-    rows += [_entry(COMPAT_BASE + nr, name, True) for nr, name in compat_events().items() if name in wanted]
+            rows.append(_entry(nr, name, emit, name in derive, ops.get(name, 0)))
+    rows += [_entry(COMPAT_BASE + nr, name, True, fd_state=ops.get(name, 0))
+             for nr, name in compat_events().items() if name in wanted]
     return rows
