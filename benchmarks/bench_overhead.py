@@ -24,7 +24,8 @@ Printed per workload: seconds alone / under bpftrace / under tracee, the ratios 
 bpftrace/alone and tracee/bpftrace, the events bpftrace counted, the events tracee read (delivered to
 user space) and lost (from its summary line), its findings by ID (the canaries' TRC-2 among them;
 TRACEE-LOSS is the loss finding), and the canary's latency. Both sensors count the whole machine, over
-all --repeat runs: other work shows up in the counts (bpftrace's top tracepoints are printed).
+all --repeat runs: other work on the machine shows up in the counts and findings (bpftrace's top
+tracepoints are printed).
 
     sudo python benchmarks/bench_overhead.py                    # ~2-3 min
     sudo python benchmarks/bench_overhead.py --flood 2000000    # the issue's open/close flood
