@@ -27,9 +27,9 @@ TRACEE-LOSS is the loss finding), and the canary's latency. Both sensors count t
 all --repeat runs: other work on the machine shows up in the counts and findings (bpftrace's top
 tracepoints are printed).
 
-    sudo python benchmarks/bench_overhead.py                    # ~2-3 min
-    sudo python benchmarks/bench_overhead.py --flood 2000000    # the open/close flood
-    sudo python benchmarks/bench_overhead.py --opens 50000 --execs 200 --connects 5000 --only open,exec
+    sudo .venv/bin/python benchmarks/bench_overhead.py                    # ~2-3 min
+    sudo .venv/bin/python benchmarks/bench_overhead.py --flood 2000000    # the open/close flood
+    sudo .venv/bin/python benchmarks/bench_overhead.py --opens 50000 --execs 200 --connects 5000 --only open,exec
 
 Needs root and cc; bpftrace from Debian (`apt-get install -y bpftrace`): without it the bpftrace
 column is left out and the rest still runs.
