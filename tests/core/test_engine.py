@@ -192,3 +192,16 @@ def test_a_member_dispatched_alone_is_evaluated_by_its_group():
     member.init(lambda finding: None)
     member.on_event(make_event("ptrace"))
     assert group.calls == [("ptrace", ["G-1"])]
+
+
+def test_selected_conditions_hold_every_selector_with_its_origin_and_predicates():
+    from tracee.engine import selected_conditions
+    from tracee.predicates import arg
+
+    etc = EventSelector("openat", where=(arg("pathname").startswith("/etc/"),))
+    a = Recorder("A", etc, EventSelector("ptrace", origin="container"))
+    b = Recorder("B", EventSelector("openat"))
+    conditions = selected_conditions([a, b])
+    assert conditions == {"openat": (("*", etc.where), ("*", ())), "ptrace": (("container", ()),)}
+    # a selector of every event: an input must not drop anything by predicates
+    assert selected_conditions([a, Recorder("C", EventSelector("*"))]) is None

@@ -366,9 +366,7 @@ static __always_inline struct file *fd_file(struct task_struct *unused, int fd) 
     struct fdtable *fdt = files->fdt;
     if (!fdt || (unsigned int)fd >= fdt->max_fds) return NULL;
     struct file **fds = fdt->fd;
-    struct file *f = NULL;
-    bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-    return f;
+    return fds[fd];    /* a load from the BTF pointer's memory (PROBE_MEM), the value a plain pointer */
 }
 
 /* The path of `path` from the root of its mount namespace, written backwards into the per-CPU
@@ -853,15 +851,16 @@ static __always_inline int open_path_passes(struct open_conf *oc, u64 alive, str
     return alive != 0;
 }
 
-static __always_inline int emit_file_open(void *ctx, long ret, u32 nr) {
+/* At the exit of an open (nr: its x86-64 number, for an ia32 call the equivalent one; a: its
+ * arguments), from the raw sys_exit probe, which runs for every syscall anyway: no tracepoint
+ * program of its own to invoke for each open. */
+static __always_inline int emit_file_open(void *ctx, long ret, u32 nr, u64 a[6]) {
     if (ret < 0) return 0;
     struct config *c = cfg();
     if (!c) return 0;
     struct task_struct *t = (struct task_struct *)bpf_get_current_task();
     struct file *f = fd_file(t, ret);
     if (!f) return 0;
-    u64 a[6];
-    syscall_args(a);
     /* do_dentry_open clears the open-time bits from f_flags after the LSM hook saw them:
      * take them from the syscall's own flags, so O_CREAT|O_TRUNC show as Tracee prints them */
     u64 uflags = 0;
@@ -901,10 +900,32 @@ static __always_inline int emit_file_open(void *ctx, long ret, u32 nr) {
     submit(ctx, b);
     return 0;
 }
-TRACEPOINT_PROBE(syscalls, sys_exit_openat) { return emit_file_open(args, args->ret, NR_OPENAT); }
-TRACEPOINT_PROBE(syscalls, sys_exit_open) { return emit_file_open(args, args->ret, NR_OPEN); }
-TRACEPOINT_PROBE(syscalls, sys_exit_creat) { return emit_file_open(args, args->ret, NR_CREAT); }
-TRACEPOINT_PROBE(syscalls, sys_exit_openat2) { return emit_file_open(args, args->ret, NR_OPENAT2); }
+#define IA32_OPEN 5
+#define IA32_CREAT 8
+#define IA32_OPENAT 295
+#define IA32_OPENAT2 437
+/* The open calls among all syscall exits (raw sys_exit, syscalls.bpf.c): the x86-64 number of
+ * the call, also for ia32 calls (their own numbers, 32-bit registers), or 0. */
+static __always_inline u32 open_call(long nr, struct pt_regs *regs, u64 a[6]) {
+    u32 native = 0;
+    if (nr == NR_OPENAT || nr == NR_OPEN || nr == NR_CREAT || nr == NR_OPENAT2) native = nr;
+    if (nr != NR_OPENAT && nr != NR_OPEN && nr != NR_CREAT && nr != NR_OPENAT2 && nr != IA32_OPEN
+        && nr != IA32_CREAT && nr != IA32_OPENAT && nr != IA32_OPENAT2) return 0;
+    struct task_struct *t = bpf_get_current_task_btf();
+    if (t->thread_info.status & TS_COMPAT) {
+        if (nr == IA32_OPEN) native = NR_OPEN;
+        else if (nr == IA32_CREAT) native = NR_CREAT;
+        else if (nr == IA32_OPENAT) native = NR_OPENAT;
+        else if (nr == IA32_OPENAT2) native = NR_OPENAT2;
+        else return 0;
+        a[0] = (u32)regs->bx; a[1] = (u32)regs->cx; a[2] = (u32)regs->dx; a[3] = (u32)regs->si;
+        a[4] = (u32)regs->di; a[5] = (u32)regs->bp;
+        return native;
+    }
+    if (!native) return 0;
+    a[0] = regs->di; a[1] = regs->si; a[2] = regs->dx; a[3] = regs->r10; a[4] = regs->r8; a[5] = regs->r9;
+    return native;
+}
 #endif
 
 /* -- security_socket_connect: connect(2) attempts, address read from the caller ------------------- */

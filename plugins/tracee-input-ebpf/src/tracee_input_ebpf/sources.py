@@ -49,8 +49,8 @@ SOURCES: dict[str, str] = {
     "sched_process_exit": "tracepoint sched:sched_process_exit",
     "security_bprm_check": "raw tracepoint sched_process_exec (resolved path of the new image) with "
                            "the comm saved at syscalls:sys_enter_execve/execveat; successful execs only",
-    "security_file_open": "tracepoints syscalls:sys_exit_openat/open/creat/openat2: successful opens "
-                          "only, path/flags/inode from the new fd's struct file",
+    "security_file_open": "raw tracepoint sys_exit at open/openat/creat/openat2 (ia32 calls too): "
+                          "successful opens only, path/flags/inode from the new fd's struct file",
     "security_socket_connect": "tracepoint syscalls:sys_exit_connect: every attempt, address read "
                                "from the caller; returnValue is connect's result",
     "security_sb_mount": "tracepoint syscalls:sys_exit_mount: every attempt (the LSM hook also runs "

@@ -152,11 +152,18 @@ RAW_TRACEPOINT_PROBE(sys_enter) {
 }
 #endif
 
-#if defined(WANT_GENERIC) || defined(WANT_SYS_EXIT) || defined(RAW_FINIT_MODULE)
+#if defined(WANT_GENERIC) || defined(WANT_SYS_EXIT) || defined(RAW_FINIT_MODULE) || defined(WANT_SECURITY_FILE_OPEN)
 RAW_TRACEPOINT_PROBE(sys_exit) {
     struct pt_regs *regs = user_regs();
     long ret = (long)ctx->args[1];
     long nr = regs->orig_ax;
+#ifdef WANT_SECURITY_FILE_OPEN
+    {
+        u64 oa[6] = {};
+        u32 open_nr = open_call(nr, regs, oa);
+        if (open_nr) emit_file_open(ctx, ret, open_nr, oa);
+    }
+#endif
 #ifdef RAW_FINIT_MODULE
     raw_finit_module_exit(ctx, regs, ret);
 #endif
