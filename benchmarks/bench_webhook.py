@@ -3,6 +3,7 @@
 
     python benchmarks/bench_webhook.py [--findings 5000] [--batch 50] [--receiver thread|process]
                                        [--latency MS] [--connections N]
+                                       [--baseline-path DIR [--rounds 5] [--compare-only]]
 
 1. write() cost per finding (render + enqueue, the only work on the detection thread), for rawjson
    and falcosidekick, against an endpoint that never answers (so nothing is sent meanwhile).
@@ -14,6 +15,11 @@
    `--latency MS` makes the receiver answer after MS milliseconds, as a remote one does.
 3. The baseline, in the same run: the same bodies POSTed one per request by a bare keep-alive
    `http.client` loop (what a hand-made client does at best), and the webhook with one connection.
+4. `--baseline-path DIR`: another version of the webhook output (DIR holds its tracee_output_webhook
+   package, e.g. `git archive b491cfb plugins/tracee-output-webhook | tar -x -C /tmp/old`, then
+   DIR=/tmp/old/plugins/tracee-output-webhook/src) against this one, in the same run: --rounds
+   pairs of delivery runs (one finding per request, one connection), each in a fresh process of
+   its own with its own receiver, alternating which goes first; medians and their ratio.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import statistics
 import socket
 import subprocess
 import sys
@@ -140,6 +147,58 @@ def bare_loop(items: list[Finding], receiver: Receiver) -> float:
     return rate
 
 
+def delivery_run(args: argparse.Namespace, baseline: str | None) -> float:
+    """One `--one-run` child: the webhook from `baseline` (a source dir) or this tree's; its rate."""
+    env = dict(os.environ)
+    if baseline is not None:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (baseline, env.get("PYTHONPATH")) if p)
+    cmd = [sys.executable, __file__, "--one-run", "--findings", str(args.findings), "--receiver", args.receiver,
+           "--latency", str(args.latency)]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    lines = done.stdout.split()
+    if done.returncode != 0 or len(lines) != 2:
+        sys.exit(f"bench_webhook: the {'baseline' if baseline else 'current'} run failed "
+                 f"(exit {done.returncode}): {done.stderr.strip().splitlines()[-1:] or done.stdout}")
+    module, rate = lines
+    if baseline is not None and not os.path.realpath(module).startswith(os.path.realpath(baseline) + os.sep):
+        sys.exit(f"bench_webhook: --baseline-path {baseline}: the run imported {module} instead")
+    return float(rate)
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Baseline vs this tree, interleaved, each run in a fresh process (same imports, same receiver)."""
+    rates: dict[str, list[float]] = {"baseline": [], "current": []}
+    for n in range(args.rounds):
+        order = ("baseline", "current") if n % 2 == 0 else ("current", "baseline")
+        for side in order:
+            rates[side].append(delivery_run(args, args.baseline_path if side == "baseline" else None))
+        print(f"round {n + 1}/{args.rounds}: baseline {rates['baseline'][-1]:6.0f} findings/s, "
+              f"current {rates['current'][-1]:6.0f} findings/s ({rates['current'][-1] / rates['baseline'][-1]:.2f}x)",
+              flush=True)
+    base, cur = statistics.median(rates["baseline"]), statistics.median(rates["current"])
+    print(f"current vs baseline ({args.baseline_path}), one finding per request, 1 connection, receiver in a "
+          f"{args.receiver}, latency {args.latency:g} ms, {args.findings} findings, median of {args.rounds}: "
+          f"{cur:.0f} vs {base:.0f} findings/s = {cur / base:.2f}x "
+          f"(range {min(rates['current']):.0f}-{max(rates['current']):.0f} vs "
+          f"{min(rates['baseline']):.0f}-{max(rates['baseline']):.0f})")
+
+
+def one_run(args: argparse.Namespace) -> None:
+    """The child of `compare`: prints the module it measured and its delivery rate, nothing else."""
+    import contextlib
+
+    import tracee_output_webhook.sender as sender
+
+    items = findings(args.findings)
+    receiver = Receiver(args.receiver)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            rate = throughput(items, 1, receiver, connections=1)
+    finally:
+        receiver.stop()
+    print(sender.__file__, rate)
+
+
 def serve() -> None:
     """The receiver of `--receiver process`: prints its port, answers until terminated."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
@@ -157,12 +216,23 @@ def main() -> None:
                         help="the receiver answers each request after MS milliseconds (a remote receiver)")
     parser.add_argument("--connections", type=int, default=2, metavar="N",
                         help="the second one-per-request run uses N connections (--webhook-connections)")
+    parser.add_argument("--baseline-path", metavar="DIR",
+                        help="also compare, in this run, with the webhook output whose package is in DIR")
+    parser.add_argument("--rounds", type=int, default=5, metavar="N", help="pairs of runs for --baseline-path")
+    parser.add_argument("--compare-only", action="store_true", help="with --baseline-path: only the comparison")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         return serve()
     os.environ["BENCH_WEBHOOK_LATENCY_MS"] = str(args.latency)
     Sink.latency = args.latency / 1000
+    if args.one_run:
+        return one_run(args)
+    if args.baseline_path and not os.path.isdir(os.path.join(args.baseline_path, "tracee_output_webhook")):
+        parser.error(f"--baseline-path {args.baseline_path}: no tracee_output_webhook package in it")
+    if args.baseline_path and args.compare_only:
+        return compare(args)
     items = findings(args.findings)
     for fmt in ("rawjson", "falcosidekick"):
         write_cost(items, fmt)
@@ -177,6 +247,8 @@ def main() -> None:
     print(f"ratios to the bare loop: webhook 1 connection {one / base:.2f}x, "
           f"{args.connections} connections {parallel / base:.2f}x "
           f"(receiver latency {args.latency:g} ms)")
+    if args.baseline_path:
+        compare(args)
 
 
 if __name__ == "__main__":
