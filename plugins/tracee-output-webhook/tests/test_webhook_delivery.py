@@ -290,6 +290,41 @@ def test_keep_alive_connection_closed_by_the_server_is_reopened(receiver, webhoo
     assert out.stats()["webhook_delivered"] == 2 and out.stats()["webhook_retries"] == 0
 
 
+def test_each_request_is_written_at_once_head_and_body():
+    """One send per finding: the receiver's first read holds the whole request (two sends, head
+    then body, usually arrive as two segments, and the receiver wakes twice)."""
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))
+    firsts: list[bytes] = []
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        with conn:
+            for _ in range(20):
+                first = conn.recv(1 << 20)  # returns as soon as anything has arrived
+                firsts.append(first)
+                head, _, body = first.partition(b"\r\n\r\n")
+                length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                                  if line.lower().startswith(b"content-length:")))
+                while len(body) < length:
+                    body += conn.recv(1 << 20)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    out = build_output(OutputContext(f"http://127.0.0.1:{server.getsockname()[1]}/", {}))
+    for n in range(20):
+        out.write(make_finding(n))
+    out.close()
+    server.close()
+    assert out.stats()["webhook_delivered"] == 20
+    assert len(firsts) == 20
+    for first in firsts:
+        head, _, body = first.partition(b"\r\n\r\n")
+        assert head.startswith(b"POST / HTTP/1.1") and json.loads(body)["Data"]["n"] >= 0
+
+
 def test_many_threads_writing_at_once_lose_nothing(receiver, webhook):
     out, _ = webhook(receiver.url, queue_size=10_000)
     threads = [threading.Thread(target=lambda k=k: [out.write(make_finding(k * 100 + i)) for i in range(50)])

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError, MaxRetryError, ProxyError, SSLError, TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
@@ -80,6 +81,45 @@ def retry_policy(retries: int, backoff: float) -> Retry:
                  raise_on_redirect=False, raise_on_status=False)
 
 
+class _OneWrite:
+    """urllib3's connection, writing each request (head and body) with one send instead of two.
+
+    http.client sends the head, then the body: two TCP segments, so the receiver wakes and reads
+    twice per finding (measured: ~20% of the one-per-request rate on loopback). Only the writes
+    are joined; urllib3 and http.client still build the request and read the response."""
+
+    _held: list[bytes] | None = None
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        self._held = []
+        try:
+            super().request(*args, **kwargs)  # type: ignore[misc]
+            data = b"".join(self._held)
+        finally:
+            self._held = None
+        if data:
+            super().send(data)  # type: ignore[misc]
+
+    def send(self, data: Any) -> None:
+        if self._held is None:
+            super().send(data)  # type: ignore[misc]
+        elif isinstance(data, bytes):
+            self._held.append(data)
+        else:  # a stream: what is held goes first, then the stream as http.client sends it
+            held, self._held = b"".join(self._held), []
+            if held:
+                super().send(held)  # type: ignore[misc]
+            super().send(data)  # type: ignore[misc]
+
+
+class _OneWriteHTTP(_OneWrite, HTTPConnection):
+    pass
+
+
+class _OneWriteHTTPS(_OneWrite, HTTPSConnection):
+    pass
+
+
 class Endpoint:
     """One URL: urllib3's pool for it (through a proxy when the environment says so) and POST."""
 
@@ -116,6 +156,7 @@ class Endpoint:
         # otherwise the pool of this one host (direct, or tunnelled) takes the path as it is.
         self._via_manager = self.proxy is not None and self.scheme == "http"
         self._pool = self.manager.connection_from_url(self.url)
+        self._pool.ConnectionCls = _OneWriteHTTPS if self._pool.scheme == "https" else _OneWriteHTTP
         self._timeouts: dict[float, urllib3.Timeout] = {}
 
     def _proxy_for(self) -> urllib.parse.SplitResult | None:
