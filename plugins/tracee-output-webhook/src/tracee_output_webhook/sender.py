@@ -85,8 +85,9 @@ class _OneWrite:
     """urllib3's connection, writing each request (head and body) with one send instead of two.
 
     http.client sends the head, then the body: two TCP segments, so the receiver wakes and reads
-    twice per finding (measured: ~20% of the one-per-request rate on loopback). Only the writes
-    are joined; urllib3 and http.client still build the request and read the response."""
+    twice per finding (bench_webhook --baseline-path: +8% one per request on loopback, 40-60 µs
+    less CPU per request here). Only the writes are joined; urllib3 and http.client still build
+    the request and read the response."""
 
     _held: list[bytes] | None = None
 
