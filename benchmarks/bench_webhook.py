@@ -27,8 +27,8 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import statistics
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -157,8 +157,9 @@ def delivery_run(args: argparse.Namespace, baseline: str | None) -> float:
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     lines = done.stdout.split()
     if done.returncode != 0 or len(lines) != 2:
+        last = (done.stderr.strip().splitlines() or [done.stdout.strip()])[-1]
         sys.exit(f"bench_webhook: the {'baseline' if baseline else 'current'} run failed "
-                 f"(exit {done.returncode}): {done.stderr.strip().splitlines()[-1:] or done.stdout}")
+                 f"(exit {done.returncode}): {last}")
     module, rate = lines
     if baseline is not None and not os.path.realpath(module).startswith(os.path.realpath(baseline) + os.sep):
         sys.exit(f"bench_webhook: --baseline-path {baseline}: the run imported {module} instead")
@@ -166,7 +167,7 @@ def delivery_run(args: argparse.Namespace, baseline: str | None) -> float:
 
 
 def compare(args: argparse.Namespace) -> None:
-    """Baseline vs this tree, interleaved, each run in a fresh process (same imports, same receiver)."""
+    """Baseline vs this tree, interleaved, each run in a fresh process with a receiver of its own."""
     rates: dict[str, list[float]] = {"baseline": [], "current": []}
     for n in range(args.rounds):
         order = ("baseline", "current") if n % 2 == 0 else ("current", "baseline")
