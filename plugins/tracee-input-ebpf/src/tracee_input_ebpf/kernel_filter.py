@@ -42,6 +42,7 @@ MAX_PATH_BITS = 64     # compiled pathname predicates, bits of a u64 (more: left
 MAX_PATTERN = 127      # bytes of one pathname value the kernel compares (longer: left out)
 MAX_LENGTHS = 16       # distinct prefix (and suffix) lengths (more: those predicates left out)
 MAX_COMMS = 256        # entries of open_comms
+MAX_PATH_LEN = 0xFFFF  # "no upper bound" for a path length (the kernel's paths are < 4096 bytes)
 COMM_LEN = 15          # a comm is at most 15 bytes: a longer value can equal none
 
 # pathname value kinds in open_paths keys
@@ -74,6 +75,7 @@ class KernelFilter:
     prefix_lengths: dict[int, int] = field(default_factory=dict)            # length -> rows mask
     suffix_lengths: dict[int, int] = field(default_factory=dict)
     open_comms: dict[bytes, int] = field(default_factory=dict)              # comm -> rows mask
+    bit_lengths: dict[int, tuple[int, int]] = field(default_factory=dict)   # bit -> path lengths that can meet it
     fd_state_events: frozenset[str] = frozenset()
     notes: list[str] = field(default_factory=list)  # why something was not filtered
 
@@ -162,6 +164,8 @@ def _compile_open(kf: KernelFilter, selectors: Sequence[tuple[str, Sequence[Pred
             break
         for v in values:
             kf.open_paths[(kind, v)] = kf.open_paths.get((kind, v), 0) | (1 << bit)
+        # equal: one of the values' lengths; prefix/suffix: at least the shortest value's
+        kf.bit_lengths[bit] = (min(lengths), max(lengths) if kind == PATH_EQ else MAX_PATH_LEN)
         if table is not None:
             for n in lengths:
                 table[n] = table.get(n, 0) | (1 << i)

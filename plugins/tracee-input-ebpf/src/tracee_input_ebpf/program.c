@@ -53,7 +53,9 @@ struct buf { u8 d[BUFSZ]; };
 /* write offsets live in map memory, not registers: the verifier then sees every loop iteration
  * alike (precise register offsets make its states explode) */
 /* fails: user reads that faulted; plen: length of the path walk_path left at p[poff] */
-struct aux { u64 off; u64 poff; u64 fails; u64 plen; u8 p[PATH_HALF * 2]; };
+struct aux { u64 off; u64 poff; u64 fails; u64 plen;
+             u64 ncomp; u64 pseudo; u64 names[MAX_COMPONENTS]; u64 lens[MAX_COMPONENTS];  /* walk_dentries */
+             u8 p[PATH_HALF * 2]; };
 struct cgroup_path { u8 p[CGROUP_PATH_TAIL]; };
 struct region_key { u32 tgid; u32 pad; u64 addr; };
 
@@ -384,7 +386,14 @@ _Static_assert(offsetof(struct mount, mnt_mountpoint) == offsetof(struct mount, 
                offsetof(struct mount, mnt) == offsetof(struct mount, mnt_parent) + 2 * sizeof(void *) &&
                offsetof(struct vfsmount, mnt_root) == 0, "struct mount: unexpected layout");
 
-static __always_inline void walk_path_of(struct path pth, struct aux *pb) {
+#define PLEN_UNKNOWN 0xffffffffffffffffULL
+
+/* A path in two steps, so that a filter can decide by its length before any name is read.
+ * walk_dentries: the components from the leaf up to the root of the mount namespace (their name
+ * pointers and lengths: pb->names/lens, ncomp of them, as many as fit the path buffer) and the
+ * length of the path they make (pb->plen; PLEN_UNKNOWN for a pseudo file, pb->pseudo its dentry).
+ * The running offset lives in map memory so the verifier sees every iteration alike. */
+static __always_inline void walk_dentries(struct path pth, struct aux *pb) {
     struct dentry *dentry = pth.dentry;
     struct vfsmount *vfsmnt = pth.mnt;
     struct mount *mnt = container_of_(vfsmnt, struct mount, mnt);
@@ -392,8 +401,9 @@ static __always_inline void walk_path_of(struct path pth, struct aux *pb) {
     bpf_probe_read_kernel(&mh, sizeof(mh), &mnt->mnt_parent);
     struct mount *mnt_parent = mh.mnt_parent;
     struct dentry *mnt_root = mh.mnt_root;
-    pb->p[PATH_HALF - 1] = 0;
     pb->poff = PATH_HALF - 1;
+    pb->ncomp = 0;
+    pb->pseudo = 0;
     int i;
     for (i = 0; i < MAX_COMPONENTS; i++) {
         if (dentry == mnt_root) {
@@ -414,16 +424,29 @@ static __always_inline void walk_path_of(struct path pth, struct aux *pb) {
         if (len > 255) len = 255;
         u64 off = pb->poff;
         if (off < len + 2 || off > PATH_HALF - 1) break;
-        off -= len + 1;
-        bpf_probe_read_kernel(&pb->p[BOUND(off + 1, 0xfff)], BOUND(len, 0xff), dh.d_name.name);
-        pb->p[BOUND(off, 0xfff)] = '/';
-        pb->poff = off;
+        pb->poff = off - (len + 1);
+        u64 n = pb->ncomp;
+        pb->names[BOUND(n, 0x1f)] = (u64)dh.d_name.name;
+        pb->lens[BOUND(n, 0x1f)] = len;
+        pb->ncomp = n + 1;
         dentry = dh.d_parent;
     }
-    if (pb->poff == PATH_HALF - 1) {
-        if (dentry != mnt_root) {                   /* memfd:name, pipe:[123] ... */
+    if (pb->ncomp == 0) {
+        if (dentry != mnt_root) { pb->pseudo = (u64)dentry; pb->plen = PLEN_UNKNOWN; return; }
+        pb->plen = 1;                               /* "/" */
+        return;
+    }
+    pb->plen = PATH_HALF - 1 - pb->poff;
+}
+
+/* write_names: the path's bytes at pb->p[poff], plen of them and a NUL. Pseudo files (memfd,
+ * pipe) come out as their name alone ("memfd:x"), as Tracee prints them. */
+static __always_inline void write_names(struct aux *pb) {
+    pb->p[PATH_HALF - 1] = 0;
+    if (pb->ncomp == 0) {
+        if (pb->pseudo) {
             struct qstr name;
-            RD(name, dentry->d_name);
+            RD(name, ((struct dentry *)pb->pseudo)->d_name);
             long n = bpf_probe_read_kernel_str(&pb->p[0], 256, name.name);
             pb->poff = 0;
             pb->plen = n > 0 ? n - 1 : 0;
@@ -431,8 +454,27 @@ static __always_inline void walk_path_of(struct path pth, struct aux *pb) {
         }
         pb->p[PATH_HALF - 2] = '/';
         pb->poff = PATH_HALF - 2;
+        pb->plen = 1;
+        return;
+    }
+    pb->poff = PATH_HALF - 1;
+    int i;
+    for (i = 0; i < MAX_COMPONENTS; i++) {
+        if (i >= pb->ncomp) break;
+        u64 len = pb->lens[BOUND(i, 0x1f)];
+        u64 off = pb->poff;
+        if (off < len + 2 || off > PATH_HALF - 1) break;
+        off -= len + 1;
+        bpf_probe_read_kernel(&pb->p[BOUND(off + 1, 0xfff)], BOUND(len, 0xff), (const void *)pb->names[BOUND(i, 0x1f)]);
+        pb->p[BOUND(off, 0xfff)] = '/';
+        pb->poff = off;
     }
     pb->plen = PATH_HALF - 1 - pb->poff;
+}
+
+static __always_inline void walk_path_of(struct path pth, struct aux *pb) {
+    walk_dentries(pth, pb);
+    write_names(pb);
 }
 
 static __always_inline void walk_path(const struct path *path_ptr, struct aux *pb) {
@@ -785,6 +827,8 @@ struct open_conf {
     u64 prefix_rows[MAX_LENGTHS];
     u64 suffix_rows[MAX_LENGTHS];
     u64 need_rows[64];                     /* pathname bit -> rows that need it */
+    u16 min_len[64];                       /* pathname bit -> the lengths a path can have to meet it */
+    u16 max_len[64];
 };
 BPF_ARRAY(open_conf, struct open_conf, 1);
 BPF_HASH(open_comms, struct comm_key, u64, 256);        /* comm -> rows whose comm set holds it */
@@ -792,7 +836,8 @@ BPF_HASH(open_paths, struct path_key, u64, 1024);       /* (kind, length, bytes)
 BPF_PERCPU_ARRAY(path_key_scratch, struct path_key, 1);
 
 /* The rows whose origin, flags and comm conditions hold: the cheapest first, reads only when
- * a row still depends on them. */
+ * a row still depends on them. "comm not in" rarely decides: it waits until after the path's
+ * length (open_comm_notin). */
 static __always_inline u64 open_rows_alive(struct open_conf *oc, struct config *c, u32 flags) {
     u64 alive = oc->all_rows;
     for (int j = 0; j < FLAG_MASKS; j++) {
@@ -800,21 +845,25 @@ static __always_inline u64 open_rows_alive(struct open_conf *oc, struct config *
         u32 v = flags & oc->flag_mask[j] & 63;
         alive &= ~(oc->flag_rows[j] & ~oc->flag_allowed[BOUND(j * 64 + v, 0xff)]);
     }
-    if (alive & (oc->comm_in_rows | oc->comm_notin_rows)) {
+    if (alive & oc->container_rows) {
+        struct task_struct *t = bpf_get_current_task_btf();
+        if (t->nsproxy->mnt_ns->ns.inum == c->host_mnt_ns) alive &= ~oc->container_rows;  /* BTF loads */
+    }
+    if (alive & oc->comm_in_rows) {
         struct comm_key k = {};
         bpf_get_current_comm(&k.c, sizeof(k.c));
         u64 *m = open_comms.lookup(&k);
-        u64 has = m ? *m : 0;
-        alive &= ~(oc->comm_in_rows & ~has) & ~(oc->comm_notin_rows & has);
-    }
-    if (alive & oc->container_rows) {
-        struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-        struct nsproxy *nsp; struct mnt_namespace *mntns; u32 inum = 0;
-        RD(nsp, t->nsproxy);
-        if (nsp) { RD(mntns, nsp->mnt_ns); RD(inum, mntns->ns.inum); }
-        if (inum == c->host_mnt_ns) alive &= ~oc->container_rows;
+        alive &= ~(oc->comm_in_rows & ~(m ? *m : 0));
     }
     return alive;
+}
+
+static __always_inline u64 open_comm_notin(struct open_conf *oc, u64 alive) {
+    if (!(alive & oc->comm_notin_rows)) return alive;
+    struct comm_key k = {};
+    bpf_get_current_comm(&k.c, sizeof(k.c));
+    u64 *m = open_comms.lookup(&k);
+    return alive & ~(oc->comm_notin_rows & (m ? *m : 0));
 }
 
 static __always_inline u64 path_bits_of(struct path_key *k, struct aux *pb, u16 kind, u64 start, u64 len) {
@@ -825,6 +874,15 @@ static __always_inline u64 path_bits_of(struct path_key *k, struct aux *pb, u16 
     bpf_probe_read_kernel(k->s, BOUND(len, 0x7f), &pb->p[BOUND(start, 0xfff)]);
     u64 *bits = open_paths.lookup(k);
     return bits ? *bits : 0;
+}
+
+/* The rows that a path of plen bytes can still satisfy (before any name is read). */
+static __always_inline u64 open_length_alive(struct open_conf *oc, u64 alive, u64 plen) {
+    for (int b = 0; b < 64; b++) {
+        if (b >= oc->n_bits) break;
+        if (plen < oc->min_len[b] || plen > oc->max_len[b]) alive &= ~oc->need_rows[b];
+    }
+    return alive;
 }
 
 /* Whether a row survives the pathname conditions (the path is at pb->p[poff], plen bytes). */
@@ -881,7 +939,11 @@ static __always_inline int emit_file_open(void *ctx, long ret, u32 nr, u64 a[6])
     if (oc) {          /* the rules' filter: cheap conditions, then the path, before the record */
         u64 alive = open_rows_alive(oc, c, flags);
         if (!alive) { count_filtered(); return 0; }
-        walk_path_of(fh.f_path, pb);
+        walk_dentries(fh.f_path, pb);
+        if (pb->plen != PLEN_UNKNOWN) alive = open_length_alive(oc, alive, pb->plen);
+        alive = open_comm_notin(oc, alive);
+        if (!alive) { count_filtered(); return 0; }      /* decided before any name is read */
+        write_names(pb);
         if (!open_path_passes(oc, alive, pb)) { count_filtered(); return 0; }
     }
     struct buf *b = start(EV_SECURITY_FILE_OPEN, 0, 0);

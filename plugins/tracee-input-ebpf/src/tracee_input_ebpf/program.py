@@ -335,6 +335,8 @@ def _fill_rule_maps(bpf: Any, rules: KernelFilter, events: frozenset[str]) -> No
                 conf.need_rows[b] |= bit
                 conf.n_bits = max(conf.n_bits, b + 1)
     conf.n_masks = len(masks)
+    for b, (low, high) in rules.bit_lengths.items():
+        conf.min_len[b], conf.max_len[b] = low, high
     for lengths, count, length_field, rows_field in (
             (rules.prefix_lengths, "n_prefix", "prefix_len", "prefix_rows"),
             (rules.suffix_lengths, "n_suffix", "suffix_len", "suffix_rows")):

@@ -115,6 +115,9 @@ RAW_TRACEPOINT_PROBE(sys_enter) {
     u32 key = 0, compat = 0;
     struct sc_conf *sc = sc_lookup(nr, &key, &compat);
     if (!sc) return 0;
+    /* fd-state syscalls (integer arguments, still in the registers at exit) are decided and
+     * emitted at exit alone: nothing to save for the many calls on untracked fds */
+    if ((sc->flags & SC_FD_STATE) && !(sc->flags & SC_DERIVE)) return 0;
     int zero = 0;
     struct sc_args *s = sc_scratch.lookup(&zero);
     if (!s) { count_drop(); return 0; }
@@ -133,11 +136,6 @@ RAW_TRACEPOINT_PROBE(sys_enter) {
         s->a[3] = regs->r10;
         s->a[4] = regs->r8;
         s->a[5] = regs->r9;
-    }
-    if ((sc->flags & SC_FD_STATE) && !fd_state_hit(sc, bpf_get_current_pid_tgid() >> 32, s->a[0], s->a[1])
-        && !(sc->flags & SC_DERIVE)) {
-        count_filtered();                    /* no rule can match a call on an untracked fd */
-        return 0;
     }
     s->ts = bpf_ktime_get_ns();
     s->key = key;
@@ -176,14 +174,32 @@ RAW_TRACEPOINT_PROBE(sys_exit) {
     if (!sc || ((sc->flags & SC_AT_ENTER) && !(sc->flags & SC_DERIVE))) return 0;
     u32 tid = (u32)bpf_get_current_pid_tgid();
     int fd_hit = 1;
-    if (sc->flags & SC_FD_STATE) {           /* the same test as at entry, on the saved registers */
+    if (sc->flags & SC_FD_STATE) {           /* on the registers, as the call left them */
         u64 a0 = 0, a1 = 0;
         if (compat) { a0 = (u32)regs->bx; a1 = (u32)regs->cx; }
         else { a0 = regs->di; a1 = regs->si; }
         u32 tgid = bpf_get_current_pid_tgid() >> 32;
         fd_hit = fd_state_hit(sc, tgid, a0, a1);
         if (fd_hit) fd_state_update(sc, tgid, a0, a1, ret);
-        if (!fd_hit && !(sc->flags & SC_DERIVE)) return 0;    /* not saved at entry */
+        else count_filtered();                /* no rule can match a call on an untracked fd */
+        if (!(sc->flags & SC_DERIVE)) {       /* nothing was saved at entry */
+            if (!fd_hit || !(sc->flags & SC_WANTED)) return 0;
+            int zero = 0;
+            struct sc_args *s = sc_scratch.lookup(&zero);
+            if (!s) { count_drop(); return 0; }
+            if (compat) {
+                s->a[0] = a0; s->a[1] = a1; s->a[2] = (u32)regs->dx; s->a[3] = (u32)regs->si;
+                s->a[4] = (u32)regs->di; s->a[5] = (u32)regs->bp;
+            } else {
+                s->a[0] = a0; s->a[1] = a1; s->a[2] = regs->dx; s->a[3] = regs->r10;
+                s->a[4] = regs->r8; s->a[5] = regs->r9;
+            }
+            s->ts = bpf_ktime_get_ns();
+            s->key = key;
+            s->compat = compat;
+            emit_generic(ctx, sc, s, ret);
+            return 0;
+        }
     }
     struct sc_args *p = sc_pending.lookup(&tid);
     if (!p) {                                /* entered before we attached, or evicted: counted */
