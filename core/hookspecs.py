@@ -35,6 +35,8 @@ hooks (each documented on its record in `tracee.api`):
   read on the HTTP server's thread at each scrape (it replaces the generic export of `stats()`);
 - `health()` of an input: a string when it is not well, which `/healthz` answers 503 with;
 - `update_events(names)` of an input: a SIGHUP reload changed the events signatures select;
+- `update_conditions(conditions)` of an input: a reload changed the selectors' predicates
+  (`InputContext.conditions`), which an input filtering by them must follow;
 - rule loaders' `load()` runs again on another thread when a run reloads (SIGHUP).
 """
 
