@@ -33,7 +33,9 @@ class Collector:
             with self._lock:
                 self.events.append(event)
 
-    def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 3.0) -> Event:
+    def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 10.0) -> Event:
+        # 10 s: a followed child (gcc in the ia32 test) can leave seconds of backlog to decode on a
+        # slow machine; an event that never comes still fails the test
         deadline = time.monotonic() + timeout
         seen = 0
         while time.monotonic() < deadline:

@@ -236,3 +236,24 @@ def test_ia32_numbers_map_to_tracee_events():
     assert 59 not in rows and rows[512 + 11].flags & layout.SC["SC_AT_ENTER"]   # native execve: own probes
     assert rows[105].flags == layout.SC["SC_DERIVE"]                              # setuid: derive only
     assert rows[257].kinds[:4] == (0, layout.ARG_KINDS["ARG_STR"], 0, 0)
+
+
+def test_container_started_comes_from_the_kernels_flag(tmp_path: Path):
+    """containerStarted: HF_STARTED on a record of a container's cgroup (the kernel marked it at
+    the container's first exec); never for a cgroup that is not a container's."""
+    cid = "ab" * 32
+    (tmp_path / "docker" / cid).mkdir(parents=True)
+    tracker = ContainerTracker(tmp_path, 1)
+    (tmp_path / "docker" / cid / "late").mkdir()  # made after the start: started only when the kernel says so
+    container_cgroup = (tmp_path / "docker" / cid / "late").stat().st_ino
+    decoder = Decoder(hostname=lambda inum: "host", containers=tracker, boot_offset=0)
+
+    def record(cgroup: int, flags: int) -> bytes:
+        head = HDR.pack(1, 1, cgroup, 0, catalog.by_name("mem_prot_alert").id, 5, 5, 1, 5, 5, 1, 0, 2, 1, 1, 0,
+                        flags, b"sh\0")
+        return head + _PAYLOADS["mem_prot_alert"]
+    started = layout.HF["HF_STARTED"]
+    assert decoder.decode(record(container_cgroup, 0)).container_started is False
+    event = decoder.decode(record(container_cgroup, started))
+    assert event.container_id == cid and event.container_started is True
+    assert decoder.decode(record(99, started)).container_started is False  # not a container's cgroup

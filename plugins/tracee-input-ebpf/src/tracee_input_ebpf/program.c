@@ -969,24 +969,18 @@ static __always_inline int emit_file_open(void *ctx, long ret, u32 nr, u64 a[6])
 /* The open calls among all syscall exits (raw sys_exit, syscalls.bpf.c): the x86-64 number of
  * the call, also for ia32 calls (their own numbers, 32-bit registers), or 0. */
 static __always_inline u32 open_call(long nr, struct pt_regs *regs, u64 a[6]) {
-    u32 native = 0;
-    if (nr == NR_OPENAT || nr == NR_OPEN || nr == NR_CREAT || nr == NR_OPENAT2) native = nr;
     if (nr != NR_OPENAT && nr != NR_OPEN && nr != NR_CREAT && nr != NR_OPENAT2 && nr != IA32_OPEN
-        && nr != IA32_CREAT && nr != IA32_OPENAT && nr != IA32_OPENAT2) return 0;
+        && nr != IA32_CREAT && nr != IA32_OPENAT && nr != IA32_OPENAT2) return 0;   /* no load for the rest */
     struct task_struct *t = bpf_get_current_task_btf();
     if (t->thread_info.status & TS_COMPAT) {
-        if (nr == IA32_OPEN) native = NR_OPEN;
-        else if (nr == IA32_CREAT) native = NR_CREAT;
-        else if (nr == IA32_OPENAT) native = NR_OPENAT;
-        else if (nr == IA32_OPENAT2) native = NR_OPENAT2;
-        else return 0;
         a[0] = (u32)regs->bx; a[1] = (u32)regs->cx; a[2] = (u32)regs->dx; a[3] = (u32)regs->si;
         a[4] = (u32)regs->di; a[5] = (u32)regs->bp;
-        return native;
+        return nr == IA32_OPEN ? NR_OPEN : nr == IA32_CREAT ? NR_CREAT : nr == IA32_OPENAT ? NR_OPENAT
+             : nr == IA32_OPENAT2 ? NR_OPENAT2 : 0;
     }
-    if (!native) return 0;
+    if (nr != NR_OPENAT && nr != NR_OPEN && nr != NR_CREAT && nr != NR_OPENAT2) return 0;
     a[0] = regs->di; a[1] = regs->si; a[2] = regs->dx; a[3] = regs->r10; a[4] = regs->r8; a[5] = regs->r9;
-    return native;
+    return nr;
 }
 #endif
 

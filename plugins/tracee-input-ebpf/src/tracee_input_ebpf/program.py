@@ -319,11 +319,9 @@ def _fill_rule_maps(bpf: Any, rules: KernelFilter, events: frozenset[str]) -> No
             conf.comm_notin_rows |= bit
         if row.eq:
             conf.eq_rows |= bit
-        if row.flags_mask:
-            if row.flags_mask not in masks:
-                if len(masks) == len(conf.flag_mask):
-                    continue  # more distinct masks than the kernel has: this row's flags unchecked
-                masks.append(row.flags_mask)
+        if row.flags_mask and row.flags_mask not in masks and len(masks) < len(conf.flag_mask):
+            masks.append(row.flags_mask)
+        if row.flags_mask in masks:  # else more distinct masks than the kernel has: flags unchecked
             j = masks.index(row.flags_mask)
             conf.flag_mask[j] = row.flags_mask
             conf.flag_rows[j] |= bit
